@@ -1,0 +1,158 @@
+"""Input validation shared by every public function of thermoref.
+
+Public functions validate their arguments once, at the boundary, with these helpers; inner helpers trust
+their callers. Every error is a ``ValueError`` or ``TypeError`` whose message starts with the parameter's
+name, so that a user can tell at a glance which argument was wrong.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "as_float_array",
+    "as_rng",
+    "check_axis",
+    "check_positive_int",
+    "check_probability",
+    "check_temperature",
+    "check_symmetric_couplings",
+]
+
+
+def as_float_array(
+    x: ArrayLike,
+    name: str,
+    *,
+    allow_neg_inf: bool = False,
+    allow_pos_inf: bool = False,
+    min_ndim: int = 0,
+    ndim: int | None = None,
+) -> np.ndarray:
+    """Return ``x`` as a float64 array, rejecting NaN and (by default) infinities.
+
+    Parameters
+    ----------
+    x : array_like
+        The value to check.
+    name : str
+        The parameter's name, used in the error message.
+    allow_neg_inf, allow_pos_inf : bool
+        Whether ``-inf`` (for instance a mask in log space) or ``+inf`` entries are allowed.
+    min_ndim : int
+        Minimum number of dimensions.
+    ndim : int, optional
+        Exact number of dimensions required.
+    """
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name}: expected a real number or array of real numbers, got {type(x).__name__}")
+    arr = np.asarray(x)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name}: expected real numbers, got an array of dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name}: expected real numbers, got complex dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if arr.ndim < min_ndim:
+        raise ValueError(f"{name}: expected at least {min_ndim} dimension(s), got shape {arr.shape}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name}: expected {ndim} dimension(s), got shape {arr.shape}")
+    if np.isnan(arr).any():
+        raise ValueError(f"{name}: contains NaN")
+    if not allow_pos_inf and np.isposinf(arr).any():
+        raise ValueError(f"{name}: contains +inf")
+    if not allow_neg_inf and np.isneginf(arr).any():
+        raise ValueError(f"{name}: contains -inf")
+    return arr
+
+
+def check_temperature(kT: ArrayLike, name: str = "kT", *, allow_zero: bool = True, allow_inf: bool = True) -> np.ndarray:
+    """Return a temperature as a float64 array after checking it is in [0, inf].
+
+    ``kT = 0`` (the ground-state limit) and ``kT = inf`` (the uniform limit) are allowed unless switched off.
+    """
+    t = as_float_array(kT, name, allow_pos_inf=allow_inf)
+    if (t < 0).any():
+        raise ValueError(f"{name}: temperature must be non-negative, got {t[t < 0].ravel()[0]!r}")
+    if not allow_zero and (t == 0).any():
+        raise ValueError(f"{name}: temperature must be positive, got 0")
+    return t
+
+
+def check_positive_int(n: object, name: str, *, minimum: int = 1) -> int:
+    """Return ``n`` as an ``int`` after checking it is an integer ``>= minimum`` (booleans are rejected)."""
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {type(n).__name__}")
+    n = int(n)
+    if n < minimum:
+        raise ValueError(f"{name}: must be >= {minimum}, got {n}")
+    return n
+
+
+def check_probability(p: float, name: str, *, open_interval: bool = False) -> float:
+    """Return a scalar probability after checking it lies in [0, 1] (or (0, 1))."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {type(p).__name__}")
+    p = float(p)
+    lo_ok = p > 0 if open_interval else p >= 0
+    hi_ok = p < 1 if open_interval else p <= 1
+    if not (lo_ok and hi_ok):
+        interval = "(0, 1)" if open_interval else "[0, 1]"
+        raise ValueError(f"{name}: must lie in {interval}, got {p!r}")
+    return p
+
+
+def check_axis(axis: object, ndim: int, name: str = "axis") -> int:
+    """Return a normalised (non-negative) axis index for an array of ``ndim`` dimensions."""
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {type(axis).__name__}")
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: {axis} is out of range for an array of {ndim} dimension(s)")
+    return axis % ndim
+
+
+def check_symmetric_couplings(J: ArrayLike, name: str = "J", *, zero_diagonal: bool = True) -> np.ndarray:
+    """Return dense couplings as a float64 (n, n) array after checking symmetry and a zero diagonal.
+
+    Symmetry is required exactly (``J == J.T``), as the energy ``-1/2 s^T J s`` only sees the symmetric part
+    and a sampler built from rows of an asymmetric matrix samples no Gibbs law at all.
+    """
+    J = as_float_array(J, name, ndim=2)
+    if J.shape[0] != J.shape[1]:
+        raise ValueError(f"{name}: expected a square matrix, got shape {J.shape}")
+    if not np.array_equal(J, J.T):
+        i, j = np.argwhere(J != J.T)[0]
+        raise ValueError(f"{name}: couplings must be symmetric; {name}[{i},{j}]={J[i, j]!r} != {name}[{j},{i}]={J[j, i]!r}")
+    if zero_diagonal and np.any(np.diag(J) != 0):
+        i = int(np.flatnonzero(np.diag(J))[0])
+        raise ValueError(f"{name}: the diagonal must be zero (no self-coupling); {name}[{i},{i}]={J[i, i]!r}")
+    return J
+
+
+def as_rng(rng: object, name: str = "rng") -> np.random.Generator:
+    """Return a ``numpy.random.Generator`` from a Generator or an integer seed (SPEC 7).
+
+    ``None`` is rejected on purpose: thermoref never draws hidden entropy, so that the same seed always gives
+    the same bits. Pass ``np.random.default_rng()`` explicitly for a fresh stream.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a numpy.random.Generator or an integer seed, got bool")
+    if isinstance(rng, numbers.Integral):
+        if int(rng) < 0:
+            raise ValueError(f"{name}: a seed must be non-negative, got {int(rng)}")
+        return np.random.default_rng(int(rng))
+    if isinstance(rng, np.random.SeedSequence):
+        return np.random.default_rng(rng)
+    if rng is None:
+        raise TypeError(
+            f"{name}: required; pass a numpy.random.Generator or an integer seed "
+            "(thermoref never draws hidden entropy)"
+        )
+    raise TypeError(f"{name}: expected a numpy.random.Generator or an integer seed, got {type(rng).__name__}")
