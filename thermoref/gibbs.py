@@ -316,7 +316,7 @@ def entropy(p: ArrayLike, base: float = np.e, axis: int = -1) -> np.ndarray:
         raise ValueError("p: probabilities must sum to 1 along axis")
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
-    return -np.sum(terms, axis=axis) / np.log(b)
+    return (0.0 - np.sum(terms, axis=axis)) / np.log(b)
 
 
 def _levels(E, kT, degeneracy, axis):
