@@ -264,10 +264,10 @@ def ou_trajectory(x0: ArrayLike, ts: ArrayLike, A: ArrayLike, b: ArrayLike, D: A
     x = np.broadcast_to(x0, out.shape[1:])
     if A.ndim < 2 and D.ndim < 2:
         extra = (1,) * A.ndim
-        decay = np.exp(-A * steps.reshape(-1, *extra))  # (m, ...) broadcast against the state
+        shrink = np.expm1(-A * steps.reshape(-1, *extra))  # (m, ...): e^{-a h} - 1, exactly 0 for h = 0
         noise = np.sqrt(D * _relax_integral(2.0 * A, steps.reshape(-1, *extra)))
         for k in range(m):
-            x = b + decay[k] * (x - b) + noise[k] * z[k]
+            x = x + shrink[k] * (x - b) + noise[k] * z[k]
             out[k] = x
         return out
     Adense = A if A.ndim == 2 else np.diag(A)
