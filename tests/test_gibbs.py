@@ -1,0 +1,284 @@
+"""thermoref.gibbs: the softmax ≡ Gibbs identity, the partition function and thermodynamic identities.
+
+Independent references: direct exponentiation where representable, SciPy's softmax/logsumexp, closed forms
+(two-level Schottky anomaly), finite differences with a stated truncation bound.
+"""
+
+import numpy as np
+import pytest
+import scipy.special
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from thermoref import (
+    boltzmann,
+    entropy,
+    free_energy,
+    heat_capacity,
+    log_partition_function,
+    log_softmax,
+    logsumexp,
+    mean_energy,
+    partition_function,
+    softmax,
+    thermal_entropy,
+)
+
+KT_SWEEP = [1e-3, 0.01, 0.1, 0.5, 1.0, 2.0, 10.0, 1e3, 1e6, 1e9]
+rng = np.random.default_rng(20261122)
+E_RANDOM = rng.normal(size=(5, 17)) * 3.0
+
+
+# ---------------------------------------------------------------------------------------------- identity
+@pytest.mark.parametrize("kT", KT_SWEEP + [0.0, np.inf])
+def test_boltzmann_is_softmax_of_minus_E_bit_for_bit(kT):
+    assert np.array_equal(boltzmann(E_RANDOM, kT), softmax(-E_RANDOM, kT))
+
+
+@pytest.mark.parametrize("kT", [0.3, 1.0, 7.0])
+def test_softmax_matches_direct_exponentiation_and_scipy(kT):
+    w = np.exp(-E_RANDOM / kT)
+    direct = w / w.sum(axis=-1, keepdims=True)
+    # Direct exp of x = -E/kT has relative error <= eps (1 + |x|); the log-space form the same: bound 2(2+|x|).
+    x_max = np.abs(E_RANDOM / kT).max()
+    np.testing.assert_array_max_ulp(boltzmann(E_RANDOM, kT), direct, maxulp=int(2 * (2 + x_max)) + 17)
+    np.testing.assert_array_max_ulp(softmax(-E_RANDOM, kT), scipy.special.softmax(-E_RANDOM / kT, axis=-1), maxulp=int(2 * (2 + x_max)) + 17)
+
+
+def test_log_softmax_and_logsumexp_match_scipy():
+    z = E_RANDOM
+    np.testing.assert_array_max_ulp(logsumexp(z), scipy.special.logsumexp(z, axis=-1), maxulp=4)
+    np.testing.assert_allclose(log_softmax(z), scipy.special.log_softmax(z, axis=-1), rtol=0, atol=8 * np.finfo(float).eps * np.abs(z).max())
+
+
+def test_axis_argument():
+    z = E_RANDOM
+    assert np.array_equal(softmax(z, axis=0), softmax(z.T).T)
+    assert np.array_equal(logsumexp(z, axis=0), logsumexp(z.T))
+
+
+def test_temperature_array_one_per_row():
+    kT = np.array([0.5, 1.0, 4.0])[:, None]
+    E = E_RANDOM[0]
+    p = boltzmann(E, kT)
+    assert p.shape == (3, E.size)
+    for i, t in enumerate(kT[:, 0]):
+        assert np.array_equal(p[i], boltzmann(E, t))
+    with pytest.raises(ValueError, match="kT: one temperature per row"):
+        boltzmann(E, np.ones(E.size))
+
+
+# ---------------------------------------------------------------------------------------------- extremes
+@pytest.mark.parametrize("shift", [-1e6, -1000.0, 0.0, 1000.0, 1e6])
+@pytest.mark.parametrize("kT", [1e-3, 1.0, 1e9])
+def test_no_overflow_for_shifted_energies(shift, kT):
+    E = np.array([0.0, 0.001, 0.002, 0.5]) + shift
+    p = boltzmann(E, kT)
+    assert np.all(np.isfinite(p)) and abs(p.sum() - 1) <= 4 * np.finfo(float).eps
+    # Shift invariance of the law: only E - E0 matters. E + shift rounds the level gaps to ulp(shift).
+    ref = boltzmann(E - E[0], kT)
+    gap_err = 2 * np.spacing(abs(shift) + 1.0) / kT  # error of the rounded gaps, in units of kT
+    np.testing.assert_allclose(p, ref, rtol=4 * np.finfo(float).eps + 2 * gap_err, atol=0)
+    log_Z = log_partition_function(E, kT)
+    assert np.isfinite(log_Z)
+    # ln Z = -E0/kT + ln Z(E - E0); the second term is O(ln n)
+    np.testing.assert_allclose(log_Z, -E[0] / kT + log_partition_function(E - E[0], kT), rtol=4 * np.finfo(float).eps, atol=4 * np.finfo(float).eps + gap_err * 4)
+
+
+def test_log_partition_function_exact_where_Z_is_not_representable():
+    E = np.array([-1e6, -1e6 + 1e-3])
+    kT = 1e-3
+    log_Z = float(log_partition_function(E, kT))
+    expected = 1e6 / kT + np.log1p(np.exp(-1.0))  # exact: Z = e^{1e9} (1 + e^{-1})
+    assert abs(log_Z - expected) <= 4 * np.spacing(expected)
+    assert np.isposinf(partition_function(E, kT))
+    assert partition_function(-E, kT) == 0.0
+
+
+def test_partition_function_two_ways():
+    for kT in [0.3, 1.0, 10.0]:
+        direct = np.exp(-E_RANDOM / kT).sum(axis=-1)
+        np.testing.assert_array_max_ulp(partition_function(E_RANDOM, kT), direct, maxulp=64)
+
+
+# ---------------------------------------------------------------------------------------------- limits
+def test_cold_limit_is_the_ground_state_with_ties_shared():
+    E = np.array([1.0, -2.0, 5.0, -2.0, 0.0])
+    assert np.array_equal(boltzmann(E, 0.0), [0, 0.5, 0, 0.5, 0])
+    assert np.array_equal(boltzmann(E, 0.0, degeneracy=[1, 1, 1, 3, 1]), [0, 0.25, 0, 0.75, 0])
+    # continuity: tiny kT approaches the kT = 0 law
+    np.testing.assert_allclose(boltzmann(E, 1e-2), boltzmann(E, 0.0), atol=1e-80)
+    assert softmax([1.0, 3.0, 3.0], 0.0).tolist() == [0.0, 0.5, 0.5]
+
+
+def test_hot_limit_is_uniform_or_degeneracy_weighted():
+    E = np.array([1.0, -2.0, 5.0, 0.0])
+    assert np.array_equal(boltzmann(E, np.inf), np.full(4, 0.25))
+    g = np.array([1.0, 2.0, 3.0, 2.0])
+    assert np.array_equal(boltzmann(E, np.inf, g), g / g.sum())
+    np.testing.assert_allclose(boltzmann(E, 1e12, g), g / g.sum(), rtol=1e-10)
+    assert np.array_equal(softmax([0.0, -np.inf, 3.0], np.inf), [0.5, 0.0, 0.5])
+
+
+def test_thermodynamics_at_the_limits():
+    E = np.array([0.5, 0.5, 2.0, 3.0])
+    g = np.array([2.0, 1.0, 4.0, 1.0])
+    assert mean_energy(E, 0.0) == 0.5 and free_energy(E, 0.0) == 0.5
+    assert thermal_entropy(E, 0.0, g) == pytest.approx(np.log(3.0), abs=1e-15)  # residual entropy ln g0
+    assert heat_capacity(E, 0.0) == 0.0 and heat_capacity(E, np.inf) == 0.0
+    assert thermal_entropy(E, np.inf, g) == pytest.approx(np.log(g.sum()), abs=1e-15)
+    assert log_partition_function(E, np.inf, g) == pytest.approx(np.log(8.0), abs=1e-15)
+    assert np.isneginf(free_energy(E, np.inf))
+    assert log_partition_function(E, 0.0) == -np.inf  # E0 > 0
+    assert log_partition_function(E - 0.5, 0.0, g) == pytest.approx(np.log(3.0))  # E0 = 0: ln g0
+    assert log_partition_function(E - 1.0, 0.0) == np.inf  # E0 < 0
+
+
+def test_masked_logits():
+    z = np.array([0.0, -np.inf, 1.0])
+    p = softmax(z)
+    assert p[1] == 0.0 and np.isneginf(log_softmax(z)[1])
+    assert logsumexp([-np.inf, -np.inf]) == -np.inf
+    with pytest.raises(ValueError, match="z: every entry of some row is -inf"):
+        softmax([-np.inf, -np.inf])
+
+
+# ---------------------------------------------------------------------------------------------- identities
+@pytest.mark.parametrize("kT", [0.2, 1.0, 5.0])
+def test_entropy_is_beta_times_U_minus_F(kT):
+    g = np.abs(rng.normal(size=E_RANDOM.shape)) + 0.1
+    for degeneracy in (None, g):
+        S = thermal_entropy(E_RANDOM, kT, degeneracy)
+        U = mean_energy(E_RANDOM, kT, degeneracy)
+        F = free_energy(E_RANDOM, kT, degeneracy)
+        scale = np.abs(U / kT) + np.abs(F / kT) + np.abs(S)
+        np.testing.assert_array_less(np.abs(S - (U - F) / kT), 32 * np.finfo(float).eps * scale)
+
+
+def test_entropy_in_bits_times_ln2_is_nats():
+    p = boltzmann(E_RANDOM, 0.8)
+    np.testing.assert_array_max_ulp(entropy(p, base=2) * np.log(2), entropy(p), maxulp=4)
+    assert entropy(p, base=2).shape == (5,)
+    assert entropy([1.0, 0.0]) == 0.0 and not np.signbit(entropy([1.0, 0.0]))
+
+
+@pytest.mark.parametrize("kT", [0.25, 1.0, 4.0])
+def test_dlnZ_dbeta_is_minus_U(kT):
+    # Central difference in beta: truncation <= h^2/6 max|d^3 lnZ/dbeta^3| = h^2/6 max|third cumulant of E|,
+    # bounded by (max E - min E)^3 / 6 * h^2 / ... ; rounding ~ eps |lnZ| / h.
+    E = E_RANDOM
+    beta, h = 1.0 / kT, 1e-4
+    lnZ = lambda b: log_partition_function(E, 1.0 / b)  # noqa: E731
+    deriv = (lnZ(beta + h) - lnZ(beta - h)) / (2 * h)
+    spread = (E.max(axis=-1) - E.min(axis=-1))
+    bound = spread**3 * h**2 / 6 + 4 * np.finfo(float).eps * np.abs(lnZ(beta)) / h
+    np.testing.assert_array_less(np.abs(deriv + mean_energy(E, kT)), bound)
+
+
+@pytest.mark.parametrize("kT", [0.25, 1.0, 4.0])
+def test_heat_capacity_is_beta2_var_and_dU_dT(kT):
+    E = E_RANDOM
+    p = boltzmann(E, kT)
+    U = (p * E).sum(axis=-1, keepdims=True)
+    var = (p * (E - U) ** 2).sum(axis=-1)
+    np.testing.assert_allclose(heat_capacity(E, kT), var / kT**2, rtol=16 * np.finfo(float).eps)
+    h = 1e-4 * kT
+    dU = (mean_energy(E, kT + h) - mean_energy(E, kT - h)) / (2 * h)
+    # truncation h^2/6 |d^3U/dT^3| (bounded via cumulants up to 4th order of E/kT): use a generous analytic bound
+    spread = (E.max(axis=-1) - E.min(axis=-1)) / kT
+    bound = (h / kT) ** 2 * 24 * (1 + spread) ** 4 + 8 * np.finfo(float).eps * np.abs(E).max() / h
+    np.testing.assert_array_less(np.abs(dU - heat_capacity(E, kT)), bound)
+
+
+def test_schottky_peak():
+    # Two levels 0 and Delta: C(x) = x^2 e^x/(1+e^x)^2 with x = Delta/kT; the maximum solves x tanh(x/2) = 2.
+    from scipy.optimize import brentq
+
+    x_star = brentq(lambda x: x * np.tanh(x / 2) - 2, 1, 4)
+    kT_peak = 1 / x_star
+    assert abs(kT_peak - 0.417) < 5e-4
+    kT = np.linspace(0.05, 2.0, 20001)
+    C = heat_capacity(np.array([0.0, 1.0]), kT[:, None])
+    closed = (1 / kT) ** 2 * np.exp(1 / kT) / (1 + np.exp(1 / kT)) ** 2
+    np.testing.assert_allclose(C, closed, rtol=1e-13)
+    assert abs(kT[np.argmax(C)] - kT_peak) <= kT[1] - kT[0]
+
+
+def test_degeneracy_is_log_g_in_the_logits():
+    g = np.array([1.0, 3.0, 5.0, 0.0])
+    E = np.array([0.0, 1.0, 2.0, -1.0])  # the level with g = 0 is excluded, even though it is lowest
+    p = boltzmann(E, 0.7, g)
+    assert p[3] == 0.0
+    ref = softmax(np.where(g > 0, -E / 0.7 + np.log(np.where(g > 0, g, 1)), -np.inf))
+    np.testing.assert_allclose(p, ref, rtol=32 * np.finfo(float).eps)
+    assert np.array_equal(boltzmann(E, 0.0, g), [1.0, 0, 0, 0])
+
+
+# ---------------------------------------------------------------------------------------------- properties
+finite_E = arrays(np.float64, st.integers(1, 12), elements=st.floats(-1e3, 1e3, allow_nan=False))
+temperatures = st.floats(1e-3, 1e9, allow_nan=False)
+
+
+@given(finite_E, temperatures)
+def test_property_normalised_and_nonnegative(E, kT):
+    p = boltzmann(E, kT)
+    assert np.all(p >= 0) and abs(p.sum() - 1) <= 2 * E.size * np.finfo(float).eps
+
+
+@given(finite_E, temperatures, st.floats(-1e3, 1e3))
+def test_property_shift_invariance(E, kT, c):
+    # Adding c to every energy changes the law only by the rounding of E + c (at most ulp(|E|+|c|) per level).
+    p, q = boltzmann(E, kT), boltzmann(E + c, kT)
+    dx = 2 * np.spacing(np.abs(E).max() + abs(c) + 1) / kT
+    np.testing.assert_allclose(q, p, rtol=8 * np.finfo(float).eps + 4 * dx * E.size, atol=1e-300)
+    # ln Z shifts by exactly -c/kT (up to the same rounding)
+    np.testing.assert_allclose(log_partition_function(E + c, kT), log_partition_function(E, kT) - c / kT,
+                               rtol=1e-12, atol=4 * dx + 1e-12 * abs(c / kT))
+
+
+@given(finite_E, st.floats(0.01, 100.0), st.floats(0.1, 10.0))
+def test_property_temperature_scaling(E, kT, a):
+    # Scaling E and kT together leaves the law unchanged: p(aE, a kT) = p(E, kT).
+    p, q = boltzmann(E, kT), boltzmann(a * E, a * kT)
+    x = np.abs(E).max() / kT
+    np.testing.assert_allclose(q, p, rtol=8 * np.finfo(float).eps * (4 + x) * E.size, atol=1e-300)
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: boltzmann([0.0, np.nan]), "E: contains NaN"),
+        (lambda: boltzmann([0.0, np.inf]), r"E: contains \+inf"),
+        (lambda: boltzmann([0.0, -np.inf]), "E: contains -inf"),
+        (lambda: boltzmann([0.0, 1.0], kT=-1.0), "kT: temperature must be non-negative"),
+        (lambda: boltzmann([0.0, 1.0], kT=np.nan), "kT: contains NaN"),
+        (lambda: boltzmann([0.0, 1.0], degeneracy=[1.0, -1.0]), "degeneracy: must be non-negative"),
+        (lambda: boltzmann([0.0, 1.0], degeneracy=[1.0, 1.0, 1.0]), "degeneracy: shape"),
+        (lambda: boltzmann([0.0, 1.0], degeneracy=[0.0, 0.0]), "degeneracy: every level"),
+        (lambda: softmax([1.0, np.nan]), "z: contains NaN"),
+        (lambda: softmax([1.0, 2.0], temperature=-0.5), "temperature: temperature must be non-negative"),
+        (lambda: softmax(3.0), "z: expected at least 1"),
+        (lambda: softmax([1.0, 2.0], axis=2), "axis"),
+        (lambda: entropy([0.5, 0.6]), "p: probabilities must sum to 1"),
+        (lambda: entropy([1.5, -0.5]), "p: probabilities must be non-negative"),
+        (lambda: entropy([0.5, 0.5], base=1.0), "base"),
+        (lambda: log_partition_function([[0.0, 1.0]], kT=[[1.0], [2.0], [3.0]]), None),
+    ],
+)
+def test_bad_input_raises_naming_the_parameter(call, match):
+    if match is None:  # broadcasting a column of temperatures against one row of levels is allowed
+        assert call().shape == (3,)
+        return
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_type_errors():
+    with pytest.raises(TypeError, match="z"):
+        softmax("abc")
+    with pytest.raises(TypeError, match="E"):
+        boltzmann([1 + 2j, 0])
+    with pytest.raises(TypeError, match="axis"):
+        softmax([1.0, 2.0], axis=0.5)
