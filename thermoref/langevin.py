@@ -1,0 +1,375 @@
+r"""Overdamped Langevin neurons in a quartic potential: Euler–Maruyama, MALA, Kramers escape, parallel tempering.
+
+A neuron's state obeys :math:`dx = -V'(x)\,ds + \sqrt{2\,kT}\,dW` in device time :math:`s = t/\tau_0`, with
+
+.. math:: V(x) = \tfrac12 J_2x^2 + \tfrac13 J_3x^3 + \tfrac14 J_4x^4 - Ix ,
+
+and stationary density :math:`\rho(x) \propto e^{-V(x)/kT}` (normalizable when :math:`J_4 > 0`, or
+:math:`J_4 = J_3 = 0 < J_2`). Parameters broadcast against the state, so one call runs neurons × batch ×
+replicas. Euler–Maruyama at a finite step samples a biased law; MALA adds a Metropolis test and is exact
+for :math:`e^{-V/kT}` at any step. At a short observation time :math:`t_f` the state is neither at equilibrium
+nor, at :math:`kT = 0`, random at all: it is a deterministic function of the input current.
+
+References: Risken, H. "The Fokker–Planck Equation" (1989) §5; Roberts, G. O. & Tweedie, R. L. (1996)
+"Exponential convergence of Langevin distributions", Bernoulli 2, 341–363 (MALA); Kramers, H. A. (1940)
+Physica 7, 284–304; Hänggi, Talkner & Borkovec (1990) Rev. Mod. Phys. 62, 251, eq. (4.56b) (overdamped rate);
+Swendsen & Wang (1986) PRL 57, 2607 and Geyer (1991) (replica exchange).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import integrate
+
+from ._validation import as_float_array, as_rng, check_positive_int, check_temperature
+from .ou import _check_time
+
+__all__ = [
+    "potential",
+    "drift",
+    "langevin_neuron",
+    "StationaryLaw",
+    "stationary_law",
+    "mala",
+    "kramers_rate",
+    "mean_first_passage_time",
+    "first_passage_times",
+    "PTResult",
+    "parallel_tempering",
+]
+
+
+def _coeffs(J2, J3, J4, I) -> tuple[np.ndarray, ...]:
+    return tuple(as_float_array(v, n) for v, n in ((J2, "J2"), (J3, "J3"), (J4, "J4"), (I, "I")))
+
+
+def potential(x: ArrayLike, *, J2: ArrayLike = 1.0, J3: ArrayLike = 0.0, J4: ArrayLike = 0.0, I: ArrayLike = 0.0) -> np.ndarray:
+    r""":math:`V(x) = \tfrac12 J_2x^2 + \tfrac13 J_3x^3 + \tfrac14 J_4x^4 - Ix` (broadcast)."""
+    J2, J3, J4, I = _coeffs(J2, J3, J4, I)
+    x = as_float_array(x, "x")
+    return x * (0.5 * J2 * x + x * x * (J3 / 3.0 + 0.25 * J4 * x) - I)
+
+
+def drift(x: ArrayLike, *, J2: ArrayLike = 1.0, J3: ArrayLike = 0.0, J4: ArrayLike = 0.0, I: ArrayLike = 0.0) -> np.ndarray:
+    r"""The force :math:`-V'(x) = I - J_2x - J_3x^2 - J_4x^3`."""
+    J2, J3, J4, I = _coeffs(J2, J3, J4, I)
+    x = as_float_array(x, "x")
+    return I - x * (J2 + x * (J3 + J4 * x))
+
+
+def _steps(t_f, dt, tau0) -> tuple[float, int]:
+    h = float(_check_time(dt, tau0, "dt"))
+    if not h > 0:
+        raise ValueError(f"dt: the step must be positive, got {dt!r}")
+    n = float(_check_time(t_f, tau0, "t_f")) / h
+    n_steps = int(round(n))
+    if abs(n - n_steps) > 1e-9 * max(1.0, n):
+        raise ValueError(f"t_f: must be a whole number of steps dt, got t_f/dt = {n!r}")
+    return h, n_steps
+
+
+def langevin_neuron(x0: ArrayLike, *, kT: ArrayLike, dt: float, t_f: float, rng, J2: ArrayLike = 1.0, J3: ArrayLike = 0.0,
+                    J4: ArrayLike = 0.0, I: ArrayLike = 0.0, rails: tuple[float, float] | None = None,
+                    tau0: float = 1.0) -> np.ndarray:
+    r"""Euler–Maruyama run of Langevin neurons for a fixed observation time ``t_f``; return the final states.
+
+    Parameters
+    ----------
+    x0 : array_like
+        Initial states, e.g. of shape (neurons, batch) or (replicas, neurons, batch).
+    kT : float or array_like
+        Temperature (``>= 0``; 0 gives the deterministic gradient flow), broadcast against the state.
+    dt, t_f : float
+        Step and observation time (physical; ``t_f / dt`` must be a whole number).
+    rng : numpy.random.Generator or int
+    J2, J3, J4, I : float or array_like
+        Potential coefficients and input current, broadcast against the state.
+    rails : (float, float), optional
+        Clip the state to ``[lo, hi]`` after every step (a hardware supply rail). This changes the law: the
+        stationary density is no longer :math:`e^{-V/kT}` once the rails are reached.
+
+    Returns
+    -------
+    ndarray of the broadcast shape of ``x0`` and the parameters
+
+    Notes
+    -----
+    :math:`x_{k+1} = x_k - V'(x_k)h + \sqrt{2kTh}\,z_k` with :math:`h = dt/\tau_0`, for ``t_f/dt`` steps.
+
+    Examples
+    --------
+    >>> from thermoref.langevin import langevin_neuron
+    >>> x = langevin_neuron(np.zeros((4, 3)), kT=0.0, dt=0.1, t_f=1.0, I=[[1.0], [0.0], [-1.0], [2.0]], rng=0)
+    >>> print(np.round(x[:, 0], 4))
+    [ 0.6513  0.     -0.6513  1.3026]
+    """
+    rng = as_rng(rng)
+    J2, J3, J4, I = _coeffs(J2, J3, J4, I)
+    kT = check_temperature(kT, "kT", allow_inf=False)
+    h, n_steps = _steps(t_f, dt, tau0)
+    x = as_float_array(x0, "x0")
+    shape = np.broadcast_shapes(x.shape, J2.shape, J3.shape, J4.shape, I.shape, kT.shape)
+    x = np.broadcast_to(x, shape).copy()
+    if rails is not None:
+        lo, hi = (float(v) for v in as_float_array(rails, "rails", ndim=1))
+        if not lo < hi:
+            raise ValueError(f"rails: need lo < hi, got {rails!r}")
+    noise = np.sqrt(2.0 * kT * h)
+    for _ in range(n_steps):
+        x = x + h * (I - x * (J2 + x * (J3 + J4 * x))) + noise * rng.standard_normal(shape)
+        if rails is not None:
+            np.clip(x, lo, hi, out=x)
+    return x
+
+
+@dataclass(frozen=True)
+class StationaryLaw:
+    """The density :math:`e^{-V/kT}/Z` tabulated by quadrature on a fine grid.
+
+    Attributes
+    ----------
+    grid, density, cumulative : ndarray of shape (m,)
+        Grid covering all but ~1e-30 of the mass, the normalized density and the CDF on it.
+    log_Z : float
+        :math:`\\log\\int e^{-V/kT}dx`.
+    """
+
+    grid: np.ndarray
+    density: np.ndarray
+    cumulative: np.ndarray
+    log_Z: float
+
+    def pdf(self, x: ArrayLike) -> np.ndarray:
+        return np.interp(x, self.grid, self.density, left=0.0, right=0.0)
+
+    def cdf(self, x: ArrayLike) -> np.ndarray:
+        return np.interp(x, self.grid, self.cumulative, left=0.0, right=1.0)
+
+    @property
+    def mean(self) -> float:
+        return float(integrate.simpson(self.grid * self.density, x=self.grid))
+
+    @property
+    def variance(self) -> float:
+        return float(integrate.simpson((self.grid - self.mean) ** 2 * self.density, x=self.grid))
+
+
+def _check_confining(J2, J3, J4) -> None:
+    if not (J4 > 0 or (J4 == 0 and J3 == 0 and J2 > 0)):
+        raise ValueError("J4: e^{-V/kT} is normalizable only for J4 > 0 (or J4 = J3 = 0 and J2 > 0)")
+
+
+def stationary_law(*, kT: float, J2: float = 1.0, J3: float = 0.0, J4: float = 0.0, I: float = 0.0, n_grid: int = 20001) -> StationaryLaw:
+    r"""Tabulate :math:`\rho(x) = e^{-V(x)/kT}/Z` by Simpson quadrature (scalar parameters).
+
+    The grid spans the region where :math:`V - V_{\min} < 70\,kT` (mass outside below :math:`e^{-70}`).
+
+    Examples
+    --------
+    >>> from thermoref.langevin import stationary_law
+    >>> law = stationary_law(kT=0.5, J2=1.0)
+    >>> print(f"{law.variance:.6f}")
+    0.500000
+    """
+    J2, J3, J4, I = (float(as_float_array(v, n, ndim=0)) for v, n in ((J2, "J2"), (J3, "J3"), (J4, "J4"), (I, "I")))
+    kT = float(check_temperature(kT, "kT", allow_zero=False, allow_inf=False))
+    _check_confining(J2, J3, J4)
+    n_grid = check_positive_int(n_grid, "n_grid", minimum=101)
+    crit = np.roots([J4, J3, J2, -I]) if J4 > 0 else np.array([I / J2])
+    crit = crit[np.abs(crit.imag) < 1e-9].real
+    V = lambda u: potential(u, J2=J2, J3=J3, J4=J4, I=I)  # noqa: E731
+    v_min = float(V(crit).min())
+    lo, hi = float(crit.min()), float(crit.max())
+    step = 1.0 + abs(hi - lo)
+    while V(lo) - v_min < 70 * kT:
+        lo -= step
+    while V(hi) - v_min < 70 * kT:
+        hi += step
+    grid = np.linspace(lo, hi, n_grid)
+    w = np.exp(-(V(grid) - v_min) / kT)  # (m,)
+    Z = integrate.simpson(w, x=grid)
+    cum = integrate.cumulative_simpson(w, x=grid, initial=0.0) / Z
+    return StationaryLaw(grid, w / Z, np.clip(cum, 0.0, 1.0), float(np.log(Z) - v_min / kT))
+
+
+def _mala_step(x, kT, h, J2, J3, J4, I, rng):
+    """One MALA step for every element; returns the new state and the acceptance mask."""
+    V = lambda u: u * (0.5 * J2 * u + u * u * (J3 / 3.0 + 0.25 * J4 * u) - I)  # noqa: E731
+    F = lambda u: I - u * (J2 + u * (J3 + J4 * u))  # noqa: E731
+    fx = F(x)
+    y = x + h * fx + np.sqrt(2.0 * kT * h) * rng.standard_normal(x.shape)
+    fy = F(y)
+    log_q_fwd = -((y - x - h * fx) ** 2)
+    log_q_bwd = -((x - y - h * fy) ** 2)
+    log_alpha = -(V(y) - V(x)) / kT + (log_q_bwd - log_q_fwd) / (4.0 * kT * h)
+    accept = np.log(rng.random(x.shape)) < log_alpha
+    return np.where(accept, y, x), accept
+
+
+def mala(x0: ArrayLike, n_steps: int, *, kT: ArrayLike, dt: float, rng, J2: ArrayLike = 1.0, J3: ArrayLike = 0.0,
+         J4: ArrayLike = 0.0, I: ArrayLike = 0.0, tau0: float = 1.0) -> tuple[np.ndarray, float]:
+    r"""Metropolis-adjusted Langevin: the EM step as a proposal plus an accept/reject test; exact for :math:`e^{-V/kT}`.
+
+    Returns ``(x, acceptance_rate)`` after ``n_steps`` steps of every chain (element of ``x0``).
+
+    Notes
+    -----
+    Proposal :math:`y = x - V'(x)h + \sqrt{2kTh}z`, accepted with probability
+    :math:`\min\{1, e^{-(V(y)-V(x))/kT}q(x\mid y)/q(y\mid x)\}`, :math:`q(y\mid x) \propto
+    e^{-(y-x+V'(x)h)^2/(4kTh)}`: detailed balance with respect to :math:`e^{-V/kT}` at every :math:`h`.
+    """
+    rng = as_rng(rng)
+    J2, J3, J4, I = _coeffs(J2, J3, J4, I)
+    kT = check_temperature(kT, "kT", allow_zero=False, allow_inf=False)
+    n_steps = check_positive_int(n_steps, "n_steps")
+    h = float(_check_time(dt, tau0, "dt"))
+    if not h > 0:
+        raise ValueError(f"dt: the step must be positive, got {dt!r}")
+    x = as_float_array(x0, "x0")
+    shape = np.broadcast_shapes(x.shape, J2.shape, J3.shape, J4.shape, I.shape, kT.shape)
+    x = np.broadcast_to(x, shape).copy()
+    accepted = 0
+    for _ in range(n_steps):
+        x, acc = _mala_step(x, kT, h, J2, J3, J4, I, rng)
+        accepted += int(acc.sum())
+    return x, accepted / (n_steps * x.size)
+
+
+def _wells(J2, J3, J4, I):
+    crit = np.sort(np.roots([J4, J3, J2, -I]).real) if J4 > 0 else np.array([])
+    if crit.size != 3 or np.any(np.abs(np.roots([J4, J3, J2, -I]).imag) > 1e-12):
+        raise ValueError("J2: the potential has no double well (V' needs three real roots; try J2 < 0 < J4)")
+    return crit  # left minimum, barrier top, right minimum
+
+
+def kramers_rate(*, kT: float, J2: float, J4: float, J3: float = 0.0, I: float = 0.0, start: str = "left") -> float:
+    r"""Overdamped Kramers rate of escape from one well: :math:`\frac{\sqrt{V''(x_m)|V''(x_b)|}}{2\pi}e^{-\Delta V/kT}`.
+
+    Asymptotic for :math:`\Delta V \gg kT`; compare with :func:`mean_first_passage_time`.
+
+    Examples
+    --------
+    >>> from thermoref.langevin import kramers_rate
+    >>> print(f"{kramers_rate(kT=0.25, J2=-1.0, J4=1.0):.6f}")
+    0.082802
+    """
+    kT = float(check_temperature(kT, "kT", allow_zero=False, allow_inf=False))
+    if start not in ("left", "right"):
+        raise ValueError(f"start: expected 'left' or 'right', got {start!r}")
+    xl, xb, xr = _wells(J2, J3, J4, I)
+    xm = xl if start == "left" else xr
+    curv = lambda u: J2 + 2 * J3 * u + 3 * J4 * u * u  # noqa: E731
+    dV = float(potential(xb, J2=J2, J3=J3, J4=J4, I=I) - potential(xm, J2=J2, J3=J3, J4=J4, I=I))
+    return float(np.sqrt(curv(xm) * abs(curv(xb))) / (2 * np.pi) * np.exp(-dV / kT))
+
+
+def mean_first_passage_time(a: float, c: float, *, kT: float, J2: float = 1.0, J3: float = 0.0, J4: float = 0.0,
+                            I: float = 0.0, n_grid: int = 20001) -> float:
+    r"""Exact mean time to go from ``a`` up to ``c > a`` (reflecting at :math:`-\infty`), by quadrature.
+
+    Notes
+    -----
+    :math:`T(a\to c) = \frac{1}{kT}\int_a^c e^{V(y)/kT}\int_{-\infty}^y e^{-V(z)/kT}dz\,dy`.
+    """
+    law = stationary_law(kT=kT, J2=J2, J3=J3, J4=J4, I=I, n_grid=n_grid)
+    if not a < c:
+        raise ValueError(f"c: must exceed a, got a={a!r}, c={c!r}")
+    y = np.linspace(a, c, n_grid)
+    # law.cumulative = (1/Z) int e^{-V/kT}; 1/(kT rho(y)) = Z e^{V/kT}/kT, so the Z factors cancel
+    inner = law.cdf(y) / (kT * np.exp(-potential(y, J2=J2, J3=J3, J4=J4, I=I) / kT - law.log_Z))
+    return float(integrate.simpson(inner, x=y))
+
+
+def first_passage_times(x0: ArrayLike, target: float, *, kT: float, dt: float, max_time: float, rng, J2: float = 1.0,
+                        J3: float = 0.0, J4: float = 0.0, I: float = 0.0, tau0: float = 1.0) -> np.ndarray:
+    """Simulated (Euler–Maruyama) times at which each trajectory first reaches ``x >= target``.
+
+    Returns an ndarray of x0's shape; ``inf`` where the target was not reached within ``max_time``.
+    """
+    rng = as_rng(rng)
+    h, n_steps = _steps(max_time, dt, tau0)
+    kT = float(check_temperature(kT, "kT", allow_inf=False))
+    x = as_float_array(x0, "x0").copy()
+    times = np.full(x.shape, np.inf)
+    alive = np.flatnonzero(x < target)
+    times.flat[np.flatnonzero(x >= target)] = 0.0
+    xs = x.ravel()[alive]
+    for k in range(1, n_steps + 1):
+        if not alive.size:
+            break
+        xs = xs + h * (I - xs * (J2 + xs * (J3 + J4 * xs))) + np.sqrt(2 * kT * h) * rng.standard_normal(xs.size)
+        hit = xs >= target
+        times.flat[alive[hit]] = k * h * tau0
+        alive, xs = alive[~hit], xs[~hit]
+    return times
+
+
+@dataclass(frozen=True)
+class PTResult:
+    """Output of :func:`parallel_tempering`.
+
+    Attributes
+    ----------
+    samples : ndarray of shape (n_rounds, chains, R)
+        State of every replica (column r at temperature ``kTs[r]``) after each round.
+    swap_acceptance : ndarray of shape (R-1,)
+        Fraction of accepted swaps between temperatures r and r+1.
+    move_acceptance : ndarray of shape (R,)
+        MALA acceptance per temperature.
+    """
+
+    samples: np.ndarray
+    swap_acceptance: np.ndarray
+    move_acceptance: np.ndarray
+
+
+def parallel_tempering(x0: ArrayLike, kTs: ArrayLike, n_rounds: int, *, dt: float, rng, steps_per_round: int = 1,
+                       J2: float = 1.0, J3: float = 0.0, J4: float = 0.0, I: float = 0.0) -> PTResult:
+    r"""Replica exchange over temperatures ``kTs``: MALA moves at each temperature, then neighbour swaps.
+
+    Parameters
+    ----------
+    x0 : array_like of shape (chains, R)
+        Initial states of ``chains`` independent PT runs of ``R`` replicas.
+    kTs : array_like of shape (R,)
+        Increasing temperatures.
+    n_rounds, steps_per_round : int
+        Rounds; MALA steps per replica per round.
+
+    Notes
+    -----
+    Pairs :math:`(r, r+1)` (even :math:`r` on even rounds, odd on odd rounds) swap states with probability
+    :math:`\min\{1, e^{(1/kT_r - 1/kT_{r+1})(V(x_r) - V(x_{r+1}))}\}`, which keeps the product law
+    :math:`\prod_r e^{-V(x_r)/kT_r}` invariant, so every column samples its own temperature's law.
+    """
+    rng = as_rng(rng)
+    kTs = check_temperature(kTs, "kTs", allow_zero=False, allow_inf=False)
+    if kTs.ndim != 1 or kTs.size < 2 or (np.diff(kTs) <= 0).any():
+        raise ValueError("kTs: expected at least two strictly increasing temperatures")
+    n_rounds = check_positive_int(n_rounds, "n_rounds")
+    steps_per_round = check_positive_int(steps_per_round, "steps_per_round")
+    h = float(_check_time(dt, 1.0, "dt"))
+    x = as_float_array(x0, "x0", ndim=2).copy()
+    if x.shape[1] != kTs.size:
+        raise ValueError(f"x0: expected shape (chains, {kTs.size}), got {x.shape}")
+    R, beta = kTs.size, 1.0 / kTs
+    samples = np.empty((n_rounds,) + x.shape)
+    swaps, tries, moves = np.zeros(R - 1), np.zeros(R - 1), np.zeros(R)
+    for k in range(n_rounds):
+        for _ in range(steps_per_round):
+            x, acc = _mala_step(x, kTs, h, J2, J3, J4, I, rng)
+            moves += acc.sum(axis=0)
+        left = np.arange(k % 2, R - 1, 2)  # (pairs,)
+        V = potential(x, J2=J2, J3=J3, J4=J4, I=I)  # (chains, R)
+        log_a = (beta[left] - beta[left + 1]) * (V[:, left] - V[:, left + 1])  # (chains, pairs)
+        ok = np.log(rng.random(log_a.shape)) < log_a
+        xl, xr = x[:, left].copy(), x[:, left + 1].copy()
+        x[:, left] = np.where(ok, xr, xl)
+        x[:, left + 1] = np.where(ok, xl, xr)
+        swaps[left] += ok.sum(axis=0)
+        tries[left] += ok.shape[0]
+        samples[k] = x
+    return PTResult(samples, swaps / np.maximum(tries, 1), moves / (n_rounds * steps_per_round * x.shape[0]))
