@@ -451,7 +451,7 @@ def local_logits(S: int, *, strength: float = 1.0, width: float = 1.5) -> np.nda
 def block_logits(S: int, *, strength: float = 1.0, block: int = 4, n_global: int = 1) -> np.ndarray:
     r"""Block local + global logits; shape (S, S).
 
-    :math:`\ell_{ij} = \text{strength}\,(1[\lfloor i/b\rfloor = \lfloor j/b\rfloor] + 1[j < g] + 1[i < g])`:
+    :math:`\ell_{ij} = \text{strength}\,(1[\lfloor i/b\rfloor = \lfloor j/b\rfloor] + 1[i < g \text{ or } j < g])`:
     tokens attend within their block of size ``block``; the first ``n_global`` tokens are global (every
     query attends them, and they attend everything).
     """

@@ -149,23 +149,35 @@ def potts_marginals(logits: ArrayLike, lam: float, *, pairs: bool = False) -> Po
     """
     ell, lam = _check(logits, lam)
     T = ell.shape[-2]
-    alpha = np.empty_like(ell)  # (..., T, S)
-    beta = np.zeros_like(ell)  # (..., T, S)
-    alpha[..., 0, :] = ell[..., 0, :]
-    for i in range(1, T):
-        alpha[..., i, :] = ell[..., i, :] + _transfer(alpha[..., i - 1, :], lam)
+    # Messages are kept with their maximum at 0 (shifts recorded), so every exponent below is O(1) and the
+    # marginals carry relative rounding ~1e-16 however large ln Z grows.
+    alpha = np.empty_like(ell)  # (..., T, S), shifted forward messages
+    beta = np.zeros_like(ell)  # (..., T, S), shifted backward messages
+    shift_b = np.zeros(ell.shape[:-1])  # (..., T): shift taken out of beta_i
+    log_Z = np.zeros(ell.shape[:-2])  # (...), accumulates the forward shifts
+    a = ell[..., 0, :]
+    for i in range(T):
+        if i > 0:
+            a = ell[..., i, :] + _transfer(alpha[..., i - 1, :], lam)
+        top = np.max(a, axis=-1)
+        alpha[..., i, :] = a - top[..., None]
+        log_Z = log_Z + top
     for i in range(T - 2, -1, -1):
-        beta[..., i, :] = _transfer(ell[..., i + 1, :] + beta[..., i + 1, :], lam)
-    last = alpha[..., T - 1, :]
-    top = np.max(last, axis=-1)
-    log_Z = top + np.log(np.sum(np.exp(last - top[..., None]), axis=-1))  # (...)
-    marg = np.exp(alpha + beta - log_Z[..., None, None])  # (..., T, S)
-    nxt = ell[..., 1:, :] + beta[..., 1:, :]  # (..., T-1, S): evidence from position i+1 onwards
-    agree = np.sum(np.exp(alpha[..., :-1, :] + lam + nxt - log_Z[..., None, None]), axis=-1)  # (..., T-1)
+        b = _transfer(ell[..., i + 1, :] + beta[..., i + 1, :], lam)
+        shift_b[..., i] = np.max(b, axis=-1)
+        beta[..., i, :] = b - shift_b[..., i, None]
+    log_Z = log_Z + np.log(np.sum(np.exp(alpha[..., T - 1, :]), axis=-1))
+    x = alpha + beta  # (..., T, S): log marginals up to a per-position constant
+    x_top = np.max(x, axis=-1, keepdims=True)
+    w = np.exp(x - x_top)
+    marg = w / np.sum(w, axis=-1, keepdims=True)  # (..., T, S)
+    norm = (x_top[..., 0] + np.log(np.sum(w, axis=-1)))[..., :-1]  # (..., T-1): ln sum_a e^{alpha_i + beta_i}
+    nxt = ell[..., 1:, :] + beta[..., 1:, :] - shift_b[..., :-1, None]  # (..., T-1, S): evidence from i+1 on
+    agree = np.sum(np.exp(alpha[..., :-1, :] + lam + nxt - norm[..., None]), axis=-1)  # (..., T-1)
     pair = None
     if pairs:
         coupling = lam * np.eye(ell.shape[-1])  # (S, S)
-        pair = np.exp(alpha[..., :-1, :, None] + coupling + nxt[..., None, :] - log_Z[..., None, None, None])
+        pair = np.exp(alpha[..., :-1, :, None] + coupling + nxt[..., None, :] - norm[..., None, None])
     return PottsMarginals(log_Z, marg, agree, pair)
 
 

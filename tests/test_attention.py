@@ -1,0 +1,378 @@
+"""Tests for thermoref.attention, attention_chain, attention_heads and pbit_attention.
+
+Oracles: scipy.special.softmax and explicit per-row loops (never the code under test), closed forms (the
+AR(1) autocorrelation time, the two-level Schottky heat capacity), finite differences. Statistical tests state
+their statistic, null distribution and false-positive rate (alpha = 1e-3 unless said otherwise), and a power
+check shows the same statistic rejecting a deliberately wrong sampler or law.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.special import softmax as scipy_softmax
+
+from thermoref.attention import (
+    BACKENDS,
+    attention_logits,
+    attention_weights,
+    blended_attention,
+    block_logits,
+    causal_mask,
+    empirical_weights,
+    local_logits,
+    random_logits,
+    sample_keys,
+    sampled_attention,
+    sampled_values,
+    sampling_mse,
+    softmax_attention,
+)
+from thermoref.attention_chain import integrated_autocorrelation_time, metropolis_keys
+from thermoref.attention_heads import attention_specific_heat, head_statistics, samples_needed
+from thermoref.gibbs import boltzmann, heat_capacity, mean_energy
+from thermoref.pbit_attention import (
+    pbit_attention_weights,
+    sigmoid_attention_jacobian,
+    sigmoid_attention_weights,
+    softmax_jacobian,
+)
+from thermoref.testing import chi_square_sample_size, chi_square_test, z_sample_size, z_test, z_test_mean
+
+
+def _qkv(seed=0, H=2, T=6, S=8, d=4, dv=3, scale=1.5):
+    rng = np.random.default_rng(seed)
+    return scale * rng.standard_normal((H, T, d)), scale * rng.standard_normal((H, S, d)), rng.standard_normal((H, S, dv))
+
+
+def _oracle_cov(p, V):
+    """Exact Cov_p(v) per row by an explicit loop: shape (H, T, dv, dv)."""
+    H, T, S = p.shape
+    out = np.zeros((H, T, V.shape[-1], V.shape[-1]))
+    for h in range(H):
+        for t in range(T):
+            mu = p[h, t] @ V[h]
+            for j in range(S):
+                dvec = V[h, j] - mu
+                out[h, t] += p[h, t, j] * np.outer(dvec, dvec)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- identities
+def test_logits_are_scaled_dot_products_and_the_energy_convention():
+    Q, K, _ = _qkv()
+    ell = attention_logits(Q, K)
+    ref = np.einsum("htd,hsd->hts", Q, K) / np.sqrt(Q.shape[-1])
+    np.testing.assert_allclose(ell, ref, rtol=1e-14, atol=1e-14)
+    # One convention: E = -l at kT = 1  <=>  E = -QK^T at kT = sqrt(d_k).
+    p = attention_weights(ell)
+    np.testing.assert_allclose(p, boltzmann(-ell, 1.0), rtol=1e-13, atol=0)
+    np.testing.assert_allclose(p, boltzmann(-(Q @ np.swapaxes(K, -1, -2)), np.sqrt(Q.shape[-1])), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(p, scipy_softmax(ref, axis=-1), rtol=1e-13, atol=0)
+
+
+def test_softmax_attention_matches_scipy_with_broadcast_heads():
+    Q, K, V = _qkv()
+    out = softmax_attention(Q, K[:1], V[:1])  # keys and values shared across heads
+    ref = scipy_softmax(np.einsum("htd,sd->hts", Q, K[0]) / 2.0, axis=-1) @ V[0]
+    np.testing.assert_allclose(out, ref, rtol=1e-13, atol=1e-15)
+
+
+def test_causal_mask_restricts_each_row_to_its_prefix():
+    Q, K, V = _qkv(T=5, S=5)
+    m = causal_mask(5)
+    assert m.dtype == bool and m.shape == (5, 5) and m.sum() == 15
+    assert np.array_equal(causal_mask(2, 4), np.array([[1, 1, 1, 0], [1, 1, 1, 1]], bool))
+    out = softmax_attention(Q, K, V, m)
+    w = attention_weights(attention_logits(Q, K, m))
+    assert np.all(w[..., ~m] == 0.0)
+    for i in range(5):  # oracle: plain softmax over the allowed prefix only
+        ref = scipy_softmax(np.einsum("hd,hsd->hs", Q[:, i], K[:, : i + 1]) / 2.0, axis=-1)  # (H, i+1)
+        np.testing.assert_allclose(out[:, i], np.einsum("hs,hsd->hd", ref, V[:, : i + 1]), rtol=1e-13, atol=1e-15)
+
+
+def test_fully_masked_rows_are_zero_everywhere_explicitly():
+    Q, K, V = _qkv(T=4, S=5)
+    pad = np.ones((4, 5), bool)
+    pad[2] = False
+    ell = attention_logits(Q, K, pad)
+    assert np.isneginf(ell[:, 2]).all()
+    assert np.all(attention_weights(ell)[:, 2] == 0)
+    assert np.all(softmax_attention(Q, K, V, pad)[:, 2] == 0)
+    for backend in BACKENDS:
+        idx = sample_keys(ell, 7, rng=3, backend=backend)
+        assert np.all(idx[:, 2] == -1) and np.all(idx[:, [0, 1, 3]] >= 0)
+        assert np.all(sampled_attention(Q, K, V, 7, rng=3, backend=backend, mask=pad)[:, 2] == 0)
+    assert np.all(blended_attention(Q, K, V, 3, 0.5, rng=0, mask=pad)[:, 2] == 0)
+    assert np.all(sampling_mse(ell, V, 3)[:, 2] == 0)
+    assert np.all(empirical_weights(sample_keys(ell, 3, rng=0), 5)[:, 2] == 0)
+    # the other rows are untouched by the dead one
+    np.testing.assert_array_equal(softmax_attention(Q, K, V, pad)[:, [0, 1, 3]], softmax_attention(Q, K, V)[:, [0, 1, 3]])
+
+
+def test_masked_keys_are_never_sampled():
+    ell = np.array([[0.0, -np.inf, 0.0], [-np.inf, -np.inf, 0.0]])
+    for backend in BACKENDS:
+        idx = sample_keys(ell, 500, rng=1, backend=backend)
+        assert not np.any(idx[0] == 1) and np.all(idx[1] == 2)
+
+
+def test_gather_equals_weights_times_values_and_blend_endpoints():
+    Q, K, V = _qkv()
+    ell = attention_logits(Q, K)
+    idx = sample_keys(ell, 9, rng=5)
+    np.testing.assert_allclose(sampled_values(idx, V), empirical_weights(idx, 8) @ V, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(blended_attention(Q, K, V, 9, 0.0, rng=5), softmax_attention(Q, K, V), rtol=0, atol=0)
+    np.testing.assert_allclose(blended_attention(Q, K, V, 9, 1.0, rng=5), sampled_attention(Q, K, V, 9, rng=5),
+                               rtol=0, atol=0)
+    assert np.array_equal(sample_keys(ell, 9, rng=5), sample_keys(ell, 9, rng=np.random.default_rng(5)))
+
+
+def test_sampling_mse_is_the_trace_of_the_value_covariance_over_K():
+    Q, K, V = _qkv(seed=2)
+    ell = attention_logits(Q, K)
+    tr = np.trace(_oracle_cov(scipy_softmax(ell, axis=-1), V), axis1=-2, axis2=-1)
+    np.testing.assert_allclose(sampling_mse(ell, V, 7), tr / 7, rtol=1e-12)
+    np.testing.assert_allclose(sampling_mse(ell, V, 7, alpha=0.3), 0.09 * tr / 7, rtol=1e-12)
+    np.testing.assert_allclose(samples_needed(ell, V, 0.1), tr / 0.01, rtol=1e-12)
+
+
+@given(st.floats(-50, 50), st.integers(0, 2**31 - 1))
+def test_weights_are_shift_invariant_and_normalised(shift, seed):
+    ell = np.random.default_rng(seed).standard_normal((3, 5)) * 4
+    p = attention_weights(ell)
+    np.testing.assert_allclose(p.sum(-1), 1.0, rtol=0, atol=4e-16 * 5)
+    np.testing.assert_allclose(attention_weights(ell + shift), p, rtol=1e-12, atol=1e-300)
+
+
+def test_templates():
+    assert np.all(local_logits(6, strength=0.0) == 0)
+    L = local_logits(6, strength=2.0, width=1.0)
+    assert np.array_equal(L, L.T) and np.all(np.diag(L) == 2.0) and np.all(np.argmax(L, axis=1) == np.arange(6))
+    B = block_logits(8, strength=1.0, block=4, n_global=1)
+    assert B[5, 6] == 1 and B[5, 2] == 0 and B[5, 0] == 1 and B[0, 7] == 1 and B[0, 0] == 2
+    R = random_logits(5, strength=3.0, rng=0)
+    np.testing.assert_array_equal(R, 3.0 * np.random.default_rng(0).standard_normal((5, 5)))
+
+
+# ------------------------------------------------------------------------------------------ statistical
+def _replicate(ell, n_samples, R, rng, backend="exact", **kw):
+    """R independent sampled-attention weight draws of shape (R, ...) via one call (leading replicate axis)."""
+    return sample_keys(np.broadcast_to(ell, (R,) + ell.shape), n_samples, rng=rng, backend=backend, **kw)
+
+
+def test_independent_backends_draw_the_softmax_law():
+    """Chi-square of key counts pooled over 12 rows, 16000 draws per row, null chi2 (alpha 1e-3).
+
+    Power: the same sample size rejects draws at a temperature 5 % off with power >= 0.99 on the row with
+    the largest effect (checked with chi_square_sample_size) and we run that wrong sampler too.
+    """
+    Q, K, _ = _qkv(seed=4)
+    ell = attention_logits(Q, K)  # (2, 6, 8)
+    p = scipy_softmax(ell, axis=-1)
+    n = 16_000
+    wrong = scipy_softmax(1.05 * ell, axis=-1).reshape(-1, 8)
+    assert min(chi_square_sample_size(a, b) for a, b in zip(p.reshape(-1, 8), wrong)) <= n
+    for backend in ("exact", "gumbel"):
+        counts = empirical_weights(sample_keys(ell, n, rng=11, backend=backend), 8) * n
+        assert chi_square_test(counts, p).passed
+        counts_wrong = empirical_weights(sample_keys(1.05 * ell, n, rng=11, backend=backend), 8) * n
+        assert chi_square_test(counts_wrong, p).reject
+
+
+def test_chain_backend_many_independent_chains_draw_the_softmax_law():
+    """One draw (after 60 warm-up steps) from each of 3000 independent chains per row: chi-square, alpha 1e-3.
+
+    Using one state per independent chain avoids feeding autocorrelated draws to the chi-square.
+    """
+    ell = np.array([[0.0, 1.0, 2.0, -np.inf, 0.5], [3.0, 0.0, 0.0, 0.0, 0.0]])
+    p = scipy_softmax(ell, axis=-1)
+    for proposal, warm in (("uniform", 60), ("local", 200)):
+        idx = metropolis_keys(np.broadcast_to(ell, (3000, 2, 5)), 1, rng=2, n_warmup=warm, proposal=proposal).indices
+        counts = empirical_weights(np.moveaxis(idx[..., 0], 0, -1), 5) * 3000  # (2, 5)
+        assert chi_square_test(counts, p).passed
+    # power: no warm-up from a uniform start is visibly not the law
+    idx = metropolis_keys(np.broadcast_to(ell, (3000, 2, 5)), 1, rng=2, n_warmup=0, proposal="local").indices
+    assert chi_square_test(empirical_weights(np.moveaxis(idx[..., 0], 0, -1), 5) * 3000, p).reject
+
+
+def test_sampled_attention_is_unbiased():
+    """z-test of s = <w, p_hat V - p V> over R = 3000 replications, exact variance sum_rows w'Cov_p w/K.
+
+    Null N(0, 1) by the CLT, alpha 1e-3. w points along the bias of a 5 %-too-cold sampler, and R exceeds
+    z_sample_size for that bias at power 0.99: the same test rejects that sampler (run below).
+    """
+    Q, K, V = _qkv(seed=6)
+    ell = attention_logits(Q, K)
+    p = scipy_softmax(ell, axis=-1)
+    exact = p @ V
+    w = scipy_softmax(1.05 * ell, axis=-1) @ V - exact  # (H, T, dv)
+    n_samples, R = 4, 3000
+    var = np.einsum("htc,htcd,htd->", w, _oracle_cov(p, V), w) / n_samples
+    delta = float(np.sum(w * w))
+    assert z_sample_size(delta, np.sqrt(var)) <= R
+    for backend in ("exact", "gumbel"):
+        est = sampled_values(_replicate(ell, n_samples, R, 8, backend), V)  # (R, H, T, dv)
+        assert z_test_mean(np.sum((est - exact) * w, axis=(1, 2, 3)), 0.0, var).passed
+    est = sampled_values(_replicate(1.05 * ell, n_samples, R, 8), V)
+    assert z_test_mean(np.sum((est - exact) * w, axis=(1, 2, 3)), 0.0, var).reject
+
+
+def test_mse_is_trace_cov_over_K_and_the_blend_scales_it_by_alpha_squared():
+    """Studentized z-test of the mean squared error over R = 4000 replications against the exact law.
+
+    Statistic z = (mean(e) - E e)/(sd(e)/sqrt(R)) with the standard deviation estimated from the same
+    replications; null approximately N(0, 1) (R large), alpha 1e-3. Power: the same statistic rejects the
+    law without the 1/K (K = 3) and the blend's law with alpha instead of alpha^2, and a correlated chain.
+    """
+    Q, K, V = _qkv(seed=7)
+    ell = attention_logits(Q, K)
+    exact = softmax_attention(Q, K, V)
+    n_samples, R = 3, 4000
+    law = float(np.sum(sampling_mse(ell, V, n_samples)))
+
+    def check(err, expected):
+        return z_test(err.mean(), expected, err.std(ddof=1) / np.sqrt(err.size))
+
+    e = np.sum((sampled_values(_replicate(ell, n_samples, R, 9), V) - exact) ** 2, axis=(1, 2, 3))
+    assert check(e, law).passed
+    assert check(e, law * n_samples).reject
+    rng = np.random.default_rng(10)
+    alpha = 0.4
+    blend = np.stack([blended_attention(Q, K, V, n_samples, alpha, rng=rng) for _ in range(R // 4)])  # sequential API
+    eb = np.sum((blend - exact) ** 2, axis=(1, 2, 3))
+    assert check(eb, alpha**2 * law).passed
+    assert check(eb, alpha * law).reject
+    # A local-proposal chain: same K, larger error (autocorrelated keys)
+    ec = np.sum((sampled_values(_replicate(ell, n_samples, R // 4, 12, "chain", proposal="local", n_warmup=50), V)
+                 - exact) ** 2, axis=(1, 2, 3))
+    assert check(ec, law).reject and ec.mean() > law
+
+
+# ------------------------------------------------------------------------------------------------- chain
+def test_integrated_autocorrelation_time_of_ar1_matches_the_closed_form():
+    """AR(1) with phi: tau_int = (1 + phi)/(1 - phi). 8 series of 50k steps; bound 10 % (window bias + noise)."""
+    rng = np.random.default_rng(0)
+    phi, n = 0.8, 50_000
+    eps = rng.standard_normal((8, n))
+    x = np.empty_like(eps)
+    x[:, 0] = eps[:, 0] / np.sqrt(1 - phi**2)
+    for t in range(1, n):
+        x[:, t] = phi * x[:, t - 1] + eps[:, t]
+    tau = integrated_autocorrelation_time(x)
+    np.testing.assert_allclose(tau.mean(), (1 + phi) / (1 - phi), rtol=0.10)
+    np.testing.assert_allclose(integrated_autocorrelation_time(eps).mean(), 1.0, atol=0.1)
+    assert integrated_autocorrelation_time(np.ones((2, 10))).tolist() == [1.0, 1.0]
+
+
+def test_chain_reports_ess_sensibly():
+    flat = metropolis_keys(np.zeros((4, 6)), 400, rng=0)  # accepts every uniform proposal: i.i.d. keys
+    assert np.all(flat.acceptance_rate == 1.0) and np.all(np.abs(flat.tau_int - 1) < 0.5)
+    sharp = metropolis_keys(np.array([[0.0, 0.0, 6.0, 0.0, 0.0, 0.0] * 2]), 400, rng=0, proposal="local")
+    assert sharp.tau_int[0] > 3 and sharp.ess[0] < 400 / 3
+    stuck = metropolis_keys(np.array([[0.0, -40.0, -40.0]]), 50, rng=0, n_warmup=0, proposal="local")
+    assert stuck.ess[0] == 1.0  # never moved, law not a point mass: one effective sample, not fifty
+
+
+# ----------------------------------------------------------------------------------- heads, p-bit layer
+def test_specific_heat_matches_gibbs_heat_capacity_and_dU_dT():
+    ell = np.random.default_rng(3).standard_normal((5, 7)) * 2
+    for kT in (0.3, 1.0, 4.0):
+        Cv = attention_specific_heat(ell, kT)
+        np.testing.assert_allclose(Cv, heat_capacity(-ell, kT), rtol=1e-12)
+        h = 1e-5 * kT
+        dU = (mean_energy(-ell, kT + h) - mean_energy(-ell, kT - h)) / (2 * h)
+        # central differences: truncation ~h^2 U'''/6 ~ 1e-10, rounding ~eps |U|/h ~ 1e-10
+        np.testing.assert_allclose(Cv, dU, rtol=1e-6, atol=1e-8)
+    # two-level Schottky closed form, and the limits
+    x = 1 / 0.4168
+    assert abs(attention_specific_heat([0.0, -1.0], 0.4168) - x**2 * np.exp(x) / (1 + np.exp(x)) ** 2) < 1e-12
+    assert attention_specific_heat(np.zeros(4)) == 0 and attention_specific_heat([0.0, 1.0], np.inf) == 0
+    assert attention_specific_heat([0.0, 1.0], 0.0) == 0
+    np.testing.assert_allclose(attention_specific_heat([0.0, 1.0, -np.inf]), heat_capacity([0.0, -1.0]), rtol=1e-14)
+
+
+def test_head_statistics_against_direct_formulas():
+    ell = np.random.default_rng(1).standard_normal((3, 6))
+    p = scipy_softmax(ell, axis=-1)
+    s = head_statistics(ell)
+    np.testing.assert_allclose(s.entropy, -np.sum(p * np.log(p), -1), rtol=1e-13)
+    np.testing.assert_allclose(s.one_minus_pmax, 1 - p.max(-1), rtol=1e-13)
+    np.testing.assert_allclose(s.collision, 1 - np.sum(p * p, -1), rtol=1e-13)
+    np.testing.assert_allclose(s.specific_heat, np.sum(p * ell**2, -1) - np.sum(p * ell, -1) ** 2, rtol=1e-10)
+
+
+def test_sigmoid_bit_attention_is_not_softmax_and_its_gradient_is_damped():
+    ell = np.array([5.0, 10.0, 0.0])
+    q = sigmoid_attention_weights(ell)
+    s = 1 / (1 + np.exp(-ell))
+    np.testing.assert_allclose(q, s / s.sum(), rtol=1e-14)
+    assert 0.5 * np.abs(q - scipy_softmax(ell)).sum() > 0.3
+    # rare-firing limit b -> inf recovers softmax
+    np.testing.assert_allclose(sigmoid_attention_weights(ell, bias=60.0), scipy_softmax(ell), rtol=1e-12)
+    # Jacobians against central finite differences
+    for fun, jac in ((lambda x: sigmoid_attention_weights(x), sigmoid_attention_jacobian(ell)),
+                     (lambda x: scipy_softmax(x), softmax_jacobian(ell))):
+        h = 1e-6
+        fd = np.stack([(fun(ell + h * e) - fun(ell - h * e)) / (2 * h) for e in np.eye(3)], axis=1)
+        np.testing.assert_allclose(jac, fd, atol=1e-8)
+
+
+def test_pbit_counts_converge_to_sigmoid_weights():
+    """z-test on key 0's weight for 2000 rows of K = 200 sweeps; variance from the delta method is not
+    exact, so use the per-row sample variance (studentized, null ~N(0,1), alpha 1e-3)."""
+    ell = np.array([1.0, 0.0, -1.0, 2.0])
+    w = pbit_attention_weights(np.broadcast_to(ell, (2000, 4)), 200, rng=4)
+    q = sigmoid_attention_weights(ell)
+    x = w[:, 0]
+    assert z_test(x.mean(), q[0], x.std(ddof=1) / np.sqrt(x.size)).passed
+    assert z_test(x.mean(), scipy_softmax(ell)[0], x.std(ddof=1) / np.sqrt(x.size)).reject
+
+
+# --------------------------------------------------------------------------------------------- bad input
+def test_bad_input():
+    Q, K, V = _qkv()
+    with pytest.raises(ValueError, match="K"):
+        attention_logits(Q, K[..., :3])
+    with pytest.raises(ValueError, match="Q"):
+        attention_logits(Q * np.nan, K)
+    with pytest.raises(TypeError, match="mask"):
+        attention_logits(Q, K, np.ones((6, 8)))
+    with pytest.raises(ValueError, match="mask"):
+        attention_logits(Q, K, np.ones((5, 8), bool))
+    with pytest.raises(ValueError, match="V"):
+        softmax_attention(Q, K, V[:, :5])
+    with pytest.raises(ValueError, match="n_samples"):
+        sampled_attention(Q, K, V, 0, rng=0)
+    with pytest.raises(TypeError, match="rng"):
+        sampled_attention(Q, K, V, 3, rng=None)
+    with pytest.raises(ValueError, match="backend"):
+        sampled_attention(Q, K, V, 3, rng=0, backend="quantum")
+    with pytest.raises(TypeError, match="backend"):
+        sample_keys(np.zeros((2, 3)), 3, rng=0, backend="exact", proposal="local")
+    with pytest.raises(ValueError, match="alpha"):
+        blended_attention(Q, K, V, 3, 1.5, rng=0)
+    with pytest.raises(ValueError, match="logits"):
+        attention_weights(np.zeros((2, 0)))
+    with pytest.raises(ValueError, match="indices"):
+        sampled_values(np.array([[0, -1]]), V[0])
+    with pytest.raises(ValueError, match="proposal"):
+        metropolis_keys(np.zeros((2, 3)), 3, rng=0, proposal="far")
+    with pytest.raises(ValueError, match="strength"):
+        local_logits(4, strength=-1.0)
+    with pytest.raises(ValueError, match="width"):
+        local_logits(4, width=0.0)
+    with pytest.raises(ValueError, match="T"):
+        causal_mask(0)
+    with pytest.raises(ValueError, match="kT"):
+        attention_specific_heat(np.zeros(3), -1.0)
+    with pytest.raises(ValueError, match="logits"):
+        head_statistics(np.full((2, 3), -np.inf))
+    with pytest.raises(ValueError, match="rmse"):
+        samples_needed(np.zeros((2, 3)), np.zeros((3, 1)), 0.0)
+    with pytest.raises(ValueError, match="logits"):
+        sigmoid_attention_weights([-np.inf, -np.inf])
+    with pytest.raises(ValueError, match="x"):
+        integrated_autocorrelation_time(np.zeros(1))
