@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import integrate
+from scipy import integrate, interpolate
 
 from ._validation import as_float_array, as_rng, check_positive_int, check_temperature
 from .ou import _check_time
@@ -118,11 +118,19 @@ def langevin_neuron(x0: ArrayLike, *, kT: ArrayLike, dt: float, t_f: float, rng,
         if not lo < hi:
             raise ValueError(f"rails: need lo < hi, got {rails!r}")
     noise = np.sqrt(2.0 * kT * h)
-    for _ in range(n_steps):
-        x = x + h * (I - x * (J2 + x * (J3 + J4 * x))) + noise * rng.standard_normal(shape)
-        if rails is not None:
-            np.clip(x, lo, hi, out=x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(n_steps):
+            x = x + h * (I - x * (J2 + x * (J3 + J4 * x))) + noise * rng.standard_normal(shape)
+            if rails is not None:
+                np.clip(x, lo, hi, out=x)
+    _check_finite(x)
     return x
+
+
+def _check_finite(x: np.ndarray) -> None:
+    if not np.isfinite(x).all():
+        raise ValueError("dt: Euler–Maruyama diverged (explicit steps are unstable for a quartic drift at this dt; "
+                         "reduce dt, set rails, or use mala)")
 
 
 @dataclass(frozen=True)
@@ -143,10 +151,15 @@ class StationaryLaw:
     log_Z: float
 
     def pdf(self, x: ArrayLike) -> np.ndarray:
+        """Density at ``x`` (linear interpolation of the table; 0 outside the grid)."""
         return np.interp(x, self.grid, self.density, left=0.0, right=0.0)
 
     def cdf(self, x: ArrayLike) -> np.ndarray:
-        return np.interp(x, self.grid, self.cumulative, left=0.0, right=1.0)
+        """CDF at ``x``: cubic Hermite interpolation with the exact slope (the density), error O(h^4)."""
+        x = np.asarray(x, dtype=float)
+        spline = interpolate.CubicHermiteSpline(self.grid, self.cumulative, self.density, extrapolate=False)
+        inside = np.clip(x, self.grid[0], self.grid[-1])
+        return np.where(x < self.grid[0], 0.0, np.where(x > self.grid[-1], 1.0, np.clip(spline(inside), 0.0, 1.0)))
 
     @property
     def mean(self) -> float:
@@ -201,11 +214,12 @@ def _mala_step(x, kT, h, J2, J3, J4, I, rng):
     F = lambda u: I - u * (J2 + u * (J3 + J4 * u))  # noqa: E731
     fx = F(x)
     y = x + h * fx + np.sqrt(2.0 * kT * h) * rng.standard_normal(x.shape)
-    fy = F(y)
-    log_q_fwd = -((y - x - h * fx) ** 2)
-    log_q_bwd = -((x - y - h * fy) ** 2)
-    log_alpha = -(V(y) - V(x)) / kT + (log_q_bwd - log_q_fwd) / (4.0 * kT * h)
-    accept = np.log(rng.random(x.shape)) < log_alpha
+    with np.errstate(over="ignore", invalid="ignore"):  # a wild proposal gives inf/NaN: rejected below
+        fy = F(y)
+        log_q_fwd = -((y - x - h * fx) ** 2)
+        log_q_bwd = -((x - y - h * fy) ** 2)
+        log_alpha = -(V(y) - V(x)) / kT + (log_q_bwd - log_q_fwd) / (4.0 * kT * h)
+    accept = np.log(rng.random(x.shape)) < np.nan_to_num(log_alpha, nan=-np.inf)
     return np.where(accept, y, x), accept
 
 
@@ -297,13 +311,15 @@ def first_passage_times(x0: ArrayLike, target: float, *, kT: float, dt: float, m
     alive = np.flatnonzero(x < target)
     times.flat[np.flatnonzero(x >= target)] = 0.0
     xs = x.ravel()[alive]
-    for k in range(1, n_steps + 1):
-        if not alive.size:
-            break
-        xs = xs + h * (I - xs * (J2 + xs * (J3 + J4 * xs))) + np.sqrt(2 * kT * h) * rng.standard_normal(xs.size)
-        hit = xs >= target
-        times.flat[alive[hit]] = k * h * tau0
-        alive, xs = alive[~hit], xs[~hit]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(1, n_steps + 1):
+            if not alive.size:
+                break
+            xs = xs + h * (I - xs * (J2 + xs * (J3 + J4 * xs))) + np.sqrt(2 * kT * h) * rng.standard_normal(xs.size)
+            hit = xs >= target
+            times.flat[alive[hit]] = k * h * tau0
+            alive, xs = alive[~hit], xs[~hit]
+    _check_finite(xs)
     return times
 
 
