@@ -1,0 +1,412 @@
+"""p-bits and networks of p-bits (Boltzmann machines): Gibbs sampling, chromatic blocks, exact enumeration.
+
+A p-bit is a binary stochastic unit whose output is "high" with probability :math:`\\sigma(\\beta I)` for
+input :math:`I`. Wired so that each unit's input is its energy gap, a network of p-bits is a Gibbs sampler
+of the Boltzmann machine :math:`E(m) = -\\tfrac12 m^\\top W m - b^\\top m` with symmetric :math:`W` and zero
+diagonal, :math:`p(m) \\propto e^{-\\beta E(m)}`, provided units update one at a time or in independent
+sets (graph colours). Updating all units at once from the old state (the synchronous update) samples a
+different law; :func:`synchronous_stationary_law` computes it exactly to show how.
+
+Every function works in an explicit convention ``values``: ``(-1, 1)`` (spins) or ``(0, 1)`` (bits). The
+conditional law of unit :math:`i` is :math:`P(m_i=\\text{hi}\\mid m_{-i}) = \\sigma(\\beta(\\text{hi}-\\text{lo})
+I_i)`, :math:`I_i = \\sum_j W_{ij}m_j + b_i`: :math:`\\sigma(2\\beta I_i)` for spins, :math:`\\sigma(\\beta I_i)` for
+bits.
+
+References: Camsari, K. Y., Faria, R., Sutton, B. M. & Datta, S. (2017) "Stochastic p-bits for invertible
+logic", Phys. Rev. X 7, 031014; Ackley, D. H., Hinton, G. E. & Sejnowski, T. J. (1985) "A learning algorithm
+for Boltzmann machines", Cognitive Science 9, 147–169; Geman, S. & Geman, D. (1984) "Stochastic relaxation,
+Gibbs distributions, and the Bayesian restoration of images", IEEE PAMI 6, 721–741.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import special, stats
+
+from ._validation import as_float_array, as_rng, check_positive_int, check_symmetric_couplings, check_temperature
+from .gibbs import boltzmann, log_partition_function
+from .testing import enumerate_states
+
+__all__ = [
+    "SCHEDULES",
+    "pbit_probability",
+    "sample_pbit",
+    "sample_pbit_tanh",
+    "bm_energy",
+    "conditional_probability",
+    "greedy_coloring",
+    "gibbs_sample",
+    "ExactLaw",
+    "exact_law",
+    "synchronous_stationary_law",
+    "AND_GATE",
+    "clt_gaussian",
+    "clt_ks_distance",
+]
+
+SCHEDULES = ("systematic", "random", "chromatic", "synchronous")
+SPIN, BIT = (-1, 1), (0, 1)
+
+
+def _values(values: tuple[int, int]) -> tuple[int, int]:
+    if tuple(values) not in (SPIN, BIT):
+        raise ValueError(f"values: expected (-1, 1) (spins) or (0, 1) (bits), got {values!r}")
+    return tuple(values)
+
+
+def _beta(beta: ArrayLike) -> float:
+    b = float(check_temperature(beta, "beta", allow_inf=False))
+    return b
+
+
+def pbit_probability(I: ArrayLike, *, beta: float = 1.0) -> np.ndarray:
+    r"""Probability :math:`\sigma(\beta I) = 1/(1+e^{-\beta I})` that a p-bit with input ``I`` outputs "high".
+
+    The same law in both conventions: "high" is :math:`m=+1` for spins and :math:`x=1` for bits.
+
+    Examples
+    --------
+    >>> print(pbit_probability([0.0, 1.0], beta=2.0).round(6))
+    [0.5      0.880797]
+    """
+    return special.expit(_beta(beta) * as_float_array(I, "I"))
+
+
+def sample_pbit(I: ArrayLike, *, beta: float = 1.0, rng: np.random.Generator | int, values: tuple[int, int] = SPIN) -> np.ndarray:
+    r"""One draw of each p-bit: ``values[1]`` with probability :math:`\sigma(\beta I)`, else ``values[0]``.
+
+    Parameters
+    ----------
+    I : array_like
+        Inputs, any shape.
+    beta : float
+        Gain (inverse temperature), non-negative.
+    rng : numpy.random.Generator or int
+        Source of randomness.
+    values : (-1, 1) or (0, 1)
+        Output convention.
+
+    Returns
+    -------
+    ndarray of int8, shape I.shape
+    """
+    p = pbit_probability(I, beta=beta)
+    lo, hi = _values(values)
+    rng = as_rng(rng)
+    return np.where(rng.random(p.shape) < p, hi, lo).astype(np.int8)
+
+
+def sample_pbit_tanh(I: ArrayLike, *, beta: float = 1.0, rng: np.random.Generator | int) -> np.ndarray:
+    r"""Camsari's hardware form :math:`m=\mathrm{sgn}(\tanh(\beta I) - r)`, :math:`r\sim U(-1,1)`: spins.
+
+    Note the factor two: :math:`P(m=+1) = (1+\tanh\beta I)/2 = \sigma(2\beta I)`, which is exactly the spin
+    conditional :math:`\sigma(2\beta I_i)` of :func:`conditional_probability` when :math:`I_i` is the local
+    field. Feeding it :math:`\beta I` and expecting :math:`\sigma(\beta I)` is a factor-2 temperature error.
+    """
+    x = _beta(beta) * as_float_array(I, "I")
+    rng = as_rng(rng)
+    r = rng.uniform(-1.0, 1.0, size=x.shape)
+    return np.where(np.tanh(x) > r, 1, -1).astype(np.int8)
+
+
+def bm_energy(W: ArrayLike, b: ArrayLike, m: ArrayLike) -> np.ndarray:
+    r"""Boltzmann-machine energy :math:`E(m) = -\frac12 m^\top W m - b^\top m` of states ``m`` (shape (..., n)).
+
+    ``W`` must be symmetric with zero diagonal (checked), ``b`` of shape (n,). Returns shape (...).
+
+    Examples
+    --------
+    >>> print(bm_energy([[0.0, 1.0], [1.0, 0.0]], [0.5, 0.0], [[1, 1], [1, -1]]))
+    [-1.5  0.5]
+    """
+    W, b = _network(W, b)
+    m = as_float_array(m, "m", min_ndim=1)
+    if m.shape[-1] != W.shape[0]:
+        raise ValueError(f"m: last axis has {m.shape[-1]} units, W has {W.shape[0]}")
+    return -0.5 * np.einsum("...i,ij,...j->...", m, W, m) - m @ b
+
+
+def _network(W: ArrayLike, b: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    W = check_symmetric_couplings(W, "W")
+    b = as_float_array(b, "b", ndim=1)
+    if b.shape[0] != W.shape[0]:
+        raise ValueError(f"b: expected shape ({W.shape[0]},), got {b.shape}")
+    return W, b
+
+
+def conditional_probability(W: ArrayLike, b: ArrayLike, m: ArrayLike, *, beta: float = 1.0, values: tuple[int, int] = SPIN) -> np.ndarray:
+    r""":math:`P(m_i = \text{hi}\mid m_{-i}) = \sigma(\beta(\text{hi}-\text{lo})I_i)` for every unit; shape of ``m``.
+
+    Notes
+    -----
+    :math:`I_i = \sum_j W_{ij} m_j + b_i` (the diagonal is zero, so :math:`I_i` does not depend on
+    :math:`m_i`) and :math:`E(\text{lo}) - E(\text{hi}) = (\text{hi}-\text{lo}) I_i`: :math:`\sigma(2\beta I_i)`
+    for spins, :math:`\sigma(\beta I_i)` for bits.
+    """
+    W, b = _network(W, b)
+    lo, hi = _values(values)
+    m = as_float_array(m, "m", min_ndim=1)
+    return special.expit(_beta(beta) * (hi - lo) * (m @ W + b))
+
+
+def greedy_coloring(W: ArrayLike) -> np.ndarray:
+    """Colour the coupling graph (edge where ``W[i, j] != 0``) so that no edge joins two units of one colour.
+
+    Welsh–Powell greedy order (largest degree first), each unit taking the smallest colour unused by its
+    coloured neighbours; uses at most max-degree + 1 colours (2 for a bipartite chain or grid in this order).
+    Returns int64 colours of shape (n,). Units of one colour are conditionally independent given the rest,
+    so they may be updated at once (chromatic Gibbs).
+
+    Examples
+    --------
+    >>> print(greedy_coloring([[0, 1, 0], [1, 0, 1], [0, 1, 0]]))
+    [1 0 1]
+    """
+    W = check_symmetric_couplings(W, "W")
+    adj = W != 0  # (n, n)
+    n = W.shape[0]
+    colors = np.full(n, -1, dtype=np.int64)
+    for i in np.argsort(-adj.sum(axis=1), kind="stable"):  # graph preprocessing, once per network
+        used = np.zeros(n + 1, dtype=bool)
+        used[colors[adj[i] & (colors >= 0)]] = True
+        colors[i] = int(np.argmin(used))
+    return colors
+
+
+def _clamp(clamp: Mapping[int, int] | None, n: int, values: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean mask of clamped units and their values."""
+    mask, vals = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int8)
+    for i, v in (clamp or {}).items():
+        if not (isinstance(i, (int, np.integer)) and 0 <= i < n):
+            raise ValueError(f"clamp: unit index {i!r} out of range for {n} units")
+        if v not in values:
+            raise ValueError(f"clamp: value {v!r} of unit {i} is not in {values}")
+        mask[i], vals[i] = True, v
+    return mask, vals
+
+
+def gibbs_sample(
+    W: ArrayLike,
+    b: ArrayLike,
+    *,
+    beta: float = 1.0,
+    n_sweeps: int,
+    n_chains: int,
+    rng: np.random.Generator | int,
+    schedule: str = "chromatic",
+    values: tuple[int, int] = SPIN,
+    clamp: Mapping[int, int] | None = None,
+    m0: ArrayLike | None = None,
+    return_trajectory: bool = False,
+) -> np.ndarray:
+    r"""Run ``n_chains`` independent p-bit networks for ``n_sweeps`` sweeps and return their states.
+
+    Parameters
+    ----------
+    W : array_like of shape (n, n)
+        Symmetric couplings with zero diagonal (asymmetric or self-coupled ``W`` is rejected: it has no
+        energy, and a p-bit network built from it samples no Gibbs law).
+    b : array_like of shape (n,)
+        Biases.
+    beta : float
+        Inverse temperature.
+    n_sweeps, n_chains : int
+        Sweeps (``n`` single-unit updates, or one pass over the colours, or one synchronous step) and
+        independent chains (the leading axis).
+    rng : numpy.random.Generator or int
+        Source of randomness.
+    schedule : {"systematic", "random", "chromatic", "synchronous"}
+        ``"systematic"``: units 0..n-1 in order; ``"random"``: n updates of a uniformly chosen unit (a
+        different one per chain); ``"chromatic"``: all units of one colour of :func:`greedy_coloring` at once,
+        colour by colour. ``"synchronous"``: every unit at once from the previous state — the documented
+        MISTAKE: its stationary law is not the Boltzmann law (:func:`synchronous_stationary_law`).
+    values : (-1, 1) or (0, 1)
+        Spin or bit convention.
+    clamp : mapping of int to int, optional
+        Units held fixed at a value (inputs of invertible logic); the others sample the conditional law.
+    m0 : array_like of shape (n_chains, n) or (n,), optional
+        Initial states; default uniformly random.
+    return_trajectory : bool
+        Return every sweep's state instead of the last one.
+
+    Returns
+    -------
+    ndarray of int8, shape (n_chains, n), or (n_sweeps, n_chains, n) with ``return_trajectory``
+
+    Notes
+    -----
+    Every valid schedule leaves :math:`p(m)\propto e^{-\beta E(m)}` invariant and is irreducible at finite
+    :math:`\beta`; draws from many independent chains after burn-in are independent samples of it. Loops run
+    over sweeps and units/colours only; all chains update together.
+    """
+    W, b = _network(W, b)
+    beta = _beta(beta)
+    lo, hi = _values(values)
+    n_sweeps = check_positive_int(n_sweeps, "n_sweeps")
+    n_chains = check_positive_int(n_chains, "n_chains")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule: expected one of {SCHEDULES}, got {schedule!r}")
+    rng = as_rng(rng)
+    n = W.shape[0]
+    fixed, fixed_vals = _clamp(clamp, n, (lo, hi))
+    if m0 is None:
+        m = np.where(rng.random((n_chains, n)) < 0.5, hi, lo).astype(np.float64)  # (C, n)
+    else:
+        m = np.broadcast_to(as_float_array(m0, "m0"), (n_chains, n)).astype(np.float64)
+        if not np.isin(m, (lo, hi)).all():
+            raise ValueError(f"m0: entries must be in {(lo, hi)}")
+    m[:, fixed] = fixed_vals[fixed]
+    gain = beta * (hi - lo)
+    free = np.flatnonzero(~fixed)
+    groups = [g[~fixed[g]] for g in _groups(W, schedule)]
+    traj = np.empty((n_sweeps, n_chains, n), dtype=np.int8) if return_trajectory else None
+    rows = np.arange(n_chains)
+    for sweep in range(n_sweeps):
+        if schedule == "random":
+            for _ in range(free.size):  # n single-unit updates per sweep, a random unit per chain
+                i = free[rng.integers(0, free.size, size=n_chains)]  # (C,)
+                I = np.einsum("cj,cj->c", m, W[i]) + b[i]
+                m[rows, i] = np.where(rng.random(n_chains) < special.expit(gain * I), hi, lo)
+        else:
+            for g in groups:  # units (systematic), colours (chromatic) or everything (synchronous)
+                I = m @ W[:, g] + b[g]  # (C, |g|)
+                m[:, g] = np.where(rng.random(I.shape) < special.expit(gain * I), hi, lo)
+        if traj is not None:
+            traj[sweep] = m
+    return traj if traj is not None else m.astype(np.int8)
+
+
+def _groups(W: np.ndarray, schedule: str) -> list[np.ndarray]:
+    n = W.shape[0]
+    if schedule == "chromatic":
+        colors = greedy_coloring(W)
+        return [np.flatnonzero(colors == c) for c in range(colors.max() + 1)]
+    if schedule == "synchronous":
+        return [np.arange(n)]
+    return [np.array([i]) for i in range(n)]
+
+
+@dataclass(frozen=True)
+class ExactLaw:
+    """The Boltzmann law of a small network by enumeration of all ``2**n`` states.
+
+    Attributes
+    ----------
+    states : ndarray of int8, shape (2**n, n)
+        In :func:`thermoref.testing.enumerate_states` order.
+    p : ndarray of shape (2**n,)
+        Probabilities (zero outside a clamp).
+    log_Z : float
+        Log partition function (of the clamped sub-system when clamped).
+    mean : ndarray of shape (n,)
+        :math:`\\langle m_i\\rangle`.
+    corr : ndarray of shape (n, n)
+        :math:`\\langle m_i m_j\\rangle`.
+    """
+
+    states: np.ndarray
+    p: np.ndarray
+    log_Z: float
+    mean: np.ndarray
+    corr: np.ndarray
+
+
+def exact_law(W: ArrayLike, b: ArrayLike, *, beta: float = 1.0, values: tuple[int, int] = SPIN,
+              clamp: Mapping[int, int] | None = None) -> ExactLaw:
+    r"""Exact :math:`p(m) = e^{-\beta E(m)}/Z` over all :math:`2^n` states (n <= 20), optionally clamped.
+
+    Uses :func:`thermoref.gibbs.boltzmann` and :func:`thermoref.gibbs.log_partition_function` on the
+    enumerated energies; states outside the clamp get probability zero.
+
+    Examples
+    --------
+    >>> law = exact_law([[0.0, 1.0], [1.0, 0.0]], [0.0, 0.0])
+    >>> print(law.p.round(6), round(float(law.corr[0, 1]), 6))  # <m0 m1> = tanh(1)
+    [0.440399 0.059601 0.059601 0.440399] 0.761594
+    """
+    W, b = _network(W, b)
+    beta = _beta(beta)
+    lo, hi = _values(values)
+    n = W.shape[0]
+    if n > 20:
+        raise ValueError(f"W: exact enumeration is limited to n <= 20 units, got {n}")
+    states = enumerate_states(n, (lo, hi))  # (2**n, n)
+    s = states.astype(np.float64)
+    E = -0.5 * np.einsum("si,ij,sj->s", s, W, s) - s @ b  # (2**n,)
+    fixed, vals = _clamp(clamp, n, (lo, hi))
+    allowed = (states[:, fixed] == vals[fixed]).all(axis=1)  # states consistent with the clamp
+    kT = np.inf if beta == 0 else 1.0 / beta
+    p = np.zeros(E.shape)
+    p[allowed] = boltzmann(E[allowed], kT)
+    log_Z = float(log_partition_function(E[allowed], kT))
+    return ExactLaw(states, p, log_Z, p @ s, s.T @ (p[:, None] * s))
+
+
+def synchronous_stationary_law(W: ArrayLike, b: ArrayLike, *, beta: float = 1.0, values: tuple[int, int] = SPIN) -> np.ndarray:
+    r"""Exact stationary law of the (wrong) synchronous update, over :func:`enumerate_states` order (n <= 12).
+
+    Notes
+    -----
+    The synchronous step :math:`T(m\to m') = \prod_i P(m'_i\mid I_i(m))` is a positive stochastic matrix, so
+    it has a unique stationary law :math:`\pi = \pi T`, solved here directly. It is not :math:`e^{-\beta
+    E}/Z`: on a bipartite graph with sublattices :math:`A, B` it is :math:`\pi(m_A, m_B) = p(m_A)p(m_B)`
+    (right marginals of each sublattice, zero connected correlation across it); on a triangle even the
+    marginals are wrong in general.
+    """
+    W, b = _network(W, b)
+    beta = _beta(beta)
+    lo, hi = _values(values)
+    n = W.shape[0]
+    if n > 12:
+        raise ValueError(f"W: the synchronous transition matrix is limited to n <= 12 units, got {n}")
+    s = enumerate_states(n, (lo, hi)).astype(np.float64)  # (S, n)
+    x = beta * (hi - lo) * (s @ W + b)  # (S, n) gain times local field
+    log_hi, log_lo = special.log_expit(x), special.log_expit(-x)
+    high = (s == hi).astype(np.float64)
+    T = np.exp(log_hi @ high.T + log_lo @ (1.0 - high).T)  # (S, S): T[a, c] = P(c | a)
+    A = T.T - np.eye(T.shape[0])
+    A[-1] = 1.0
+    rhs = np.zeros(T.shape[0])
+    rhs[-1] = 1.0
+    return np.linalg.solve(A, rhs)
+
+
+#: Invertible AND gate (Camsari et al. 2017) in spins, units (A, B, C = A AND B): the four truth-table rows are
+#: the degenerate ground states (E = -3); every other state has E = +1 or +9.
+AND_GATE = (
+    np.array([[0.0, -1.0, 2.0], [-1.0, 0.0, 2.0], [2.0, 2.0, 0.0]]),
+    np.array([1.0, 1.0, -2.0]),
+)
+
+
+def clt_gaussian(M: int, size: int, *, rng: np.random.Generator | int) -> np.ndarray:
+    r"""Approximately standard-normal noise from M fair p-bits: :math:`g = \sum_{k=1}^M m_k/\sqrt M`.
+
+    Returns ``size`` draws (float64). The exact law is a scaled binomial on the M+1 points
+    :math:`(2j-M)/\sqrt M`: mean 0, variance 1, bounded support :math:`|g|\le\sqrt M`, excess kurtosis
+    :math:`-2/M`, and Kolmogorov distance to :math:`N(0,1)` of order :math:`0.4/\sqrt M`
+    (:func:`clt_ks_distance`).
+    """
+    M = check_positive_int(M, "M")
+    size = check_positive_int(size, "size")
+    m = sample_pbit(np.zeros((size, M)), rng=rng)  # (size, M) fair spins
+    return m.sum(axis=1, dtype=np.float64) / np.sqrt(M)
+
+
+def clt_ks_distance(M: int) -> float:
+    r"""Exact :math:`\sup_x |F_M(x) - \Phi(x)|` for the p-bit CLT sum of :func:`clt_gaussian`.
+
+    The supremum of the gap between a step function and a continuous increasing one is attained at a jump:
+    :math:`\max_j \max(|F(x_j) - \Phi(x_j)|,\ |F(x_j^-) - \Phi(x_j)|)`.
+    """
+    M = check_positive_int(M, "M")
+    j = np.arange(M + 1)
+    x = (2 * j - M) / np.sqrt(M)
+    F = stats.binom.cdf(j, M, 0.5)
+    F_left = F - stats.binom.pmf(j, M, 0.5)
+    Phi = stats.norm.cdf(x)
+    return float(np.max(np.maximum(np.abs(F - Phi), np.abs(F_left - Phi))))
