@@ -1,0 +1,169 @@
+"""Tests of thermoref.testing, including the calibration of its statistics.
+
+Deterministic parts (pooling, enumeration, indices) are checked against hand-computed values and SciPy.
+The calibration runs each test over many independent seeds (rejection_rate): with a correct sampler the
+rejection rate must equal alpha within its binomial error (checked by an exact two-sided binomial test at
+level 1e-3, i.e. the calibration itself has a 1e-3 false-alarm rate); with a deliberately wrong sampler the
+rate must reach the power that chi_square_sample_size / z_sample_size predict (binomial test again).
+"""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from thermoref.gibbs import softmax
+from thermoref.sampling import categorical_counts, sample_categorical
+from thermoref.testing import (
+    GoodnessOfFit,
+    chi_square_sample_size,
+    chi_square_test,
+    empirical_law,
+    enumerate_states,
+    ks_test,
+    rejection_rate,
+    state_index,
+    z_sample_size,
+    z_test,
+    z_test_mean,
+)
+
+# ---------------------------------------------------------------- deterministic behaviour
+
+
+def test_chi_square_statistic_and_pvalue_match_scipy():
+    counts = np.array([48.0, 35.0, 17.0])
+    p = np.array([0.5, 0.3, 0.2])
+    res = chi_square_test(counts, p)
+    ref = stats.chisquare(counts, 100 * p)
+    assert abs(res.statistic - ref.statistic) < 1e-12 and abs(res.pvalue - ref.pvalue) < 1e-12
+    assert res.dof == 2 and res.n == 100 and res.passed and "pass" in str(res)
+
+
+def test_rows_add_statistics_and_dofs():
+    counts = np.array([[48.0, 35.0, 17.0], [30.0, 30.0, 40.0]])
+    p = np.array([0.5, 0.3, 0.2])
+    res = chi_square_test(counts, p)
+    parts = [chi_square_test(c, p) for c in counts]
+    assert abs(res.statistic - sum(r.statistic for r in parts)) < 1e-12 and res.dof == 4
+
+
+def test_small_bins_are_pooled():
+    p = np.array([0.9, 0.05, 0.03, 0.02])
+    counts = np.array([91.0, 4.0, 3.0, 2.0])  # expected 90, 5, 3, 2: the 3 and 2 pool into one bin of 5
+    res = chi_square_test(counts, p)
+    assert res.dof == 2
+    ref = stats.chisquare([91.0, 4.0, 5.0], [90.0, 5.0, 5.0])
+    assert abs(res.statistic - ref.statistic) < 1e-12
+
+
+def test_a_draw_in_a_zero_probability_category_is_rejected_even_when_pooled():
+    """Regression: pooling used to hide a count in a p = 0 category among other small bins."""
+    p = np.array([0.49, 0.49, 0.02, 0.0])
+    counts = np.array([480.0, 490.0, 19.0, 1.0])
+    res = chi_square_test(counts, p)
+    assert res.reject and res.pvalue == 0.0 and np.isinf(res.statistic)
+
+
+def test_z_tests():
+    res = z_test(1.2, 1.0, 0.1)
+    assert abs(res.statistic - 2.0) < 1e-12 and abs(res.pvalue - 2 * stats.norm.sf(2.0)) < 1e-15
+    x = np.array([0.1, -0.3, 0.5, 0.2])
+    assert abs(z_test_mean(x, 0.0, 1.0).statistic - x.mean() * 2.0) < 1e-15
+
+
+def test_enumeration_and_state_index_roundtrip():
+    s = enumerate_states(4)
+    assert s.shape == (16, 4) and s.dtype == np.int8
+    np.testing.assert_array_equal(s[5], [-1, 1, -1, 1])
+    np.testing.assert_array_equal(state_index(s), np.arange(16))
+    b = enumerate_states(3, (0, 1))
+    np.testing.assert_array_equal(state_index(b, (0, 1)), np.arange(8))
+    np.testing.assert_array_equal(empirical_law(np.array([[0, 1], [0, 1], [1, 1]]), (0, 1)), [0, 2, 0, 1])
+
+
+def test_sample_sizes_invert_the_power_formulas():
+    p, q = np.array([0.5, 0.5]), np.array([0.55, 0.45])
+    K = chi_square_sample_size(p, q, alpha=0.01, power=0.9)
+    crit = stats.chi2.isf(0.01, 1)
+    assert stats.ncx2.sf(crit, 1, K * 0.01) >= 0.9 > stats.ncx2.sf(crit, 1, (K - 1) * 0.01)
+    n = z_sample_size(0.1, 1.0, alpha=0.05, power=0.8)
+    assert n == int(np.ceil((stats.norm.isf(0.025) + stats.norm.ppf(0.8)) ** 2 / 0.01))
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="p"):
+        chi_square_test([1, 2], [0.5, 0.6])
+    with pytest.raises(ValueError, match="counts"):
+        chi_square_test([-1, 2], [0.5, 0.5])
+    with pytest.raises(ValueError, match="alpha"):
+        chi_square_test([1, 2], [0.5, 0.5], alpha=0.0)
+    with pytest.raises(ValueError, match="std_error"):
+        z_test(0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="n"):
+        enumerate_states(30)
+    with pytest.raises(ValueError, match="states"):
+        state_index([[0, 2]])
+    with pytest.raises(ValueError, match="n_trials"):
+        rejection_rate(lambda g: z_test(0.0, 0.0, 1.0), 0, rng=0)
+
+
+# ---------------------------------------------------------------- calibration (many seeds)
+
+LOGITS = np.linspace(0.0, 3.0, 10)
+P = softmax(LOGITS)
+
+
+def consistent(rejections_rate, n_trials, rate):
+    """Exact two-sided binomial test (level 1e-3) that the observed rate is consistent with ``rate``."""
+    k = int(round(rejections_rate * n_trials))
+    return stats.binomtest(k, n_trials, rate).pvalue > 1e-3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("alpha", [0.05, 0.01])
+def test_chi_square_false_positive_rate_is_alpha(alpha):
+    """2000 independent tests of the correct categorical sampler (K = 2000, all expected counts >= 40)."""
+
+    def trial(g):
+        x = sample_categorical(LOGITS, 2000, rng=g)
+        return chi_square_test(categorical_counts(x, 10), P, alpha=alpha)
+
+    rate, _ = rejection_rate(trial, 2000, rng=1)
+    assert consistent(rate, 2000, alpha), rate
+
+
+@pytest.mark.slow
+def test_chi_square_power_matches_the_sample_size_formula():
+    """beta off by 5 %: with K from chi_square_sample_size(power=0.5) the rejection rate is 0.5; with
+    power=0.99 it is 0.99 (binomial tests, 400 trials each)."""
+    wrong = softmax(1.05 * LOGITS)
+    for power in (0.5, 0.99):
+        K = chi_square_sample_size(P, wrong, alpha=1e-3, power=power)
+
+        def trial(g, K=K):
+            x = sample_categorical(1.05 * LOGITS, K, rng=g)
+            return chi_square_test(categorical_counts(x, 10), P, alpha=1e-3)
+
+        rate, _ = rejection_rate(trial, 400, rng=2)
+        assert consistent(rate, 400, power), (power, rate)
+
+
+@pytest.mark.slow
+def test_ks_and_z_calibration():
+    """KS and z-mean: false-positive rate alpha = 0.05 (2000 trials); z power as z_sample_size predicts;
+    the measured KS power for a 5 % Gaussian scale error at n = 2e4 and alpha = 1e-3 quoted in the docs."""
+    rate, _ = rejection_rate(lambda g: ks_test(g.standard_normal(200), "norm", alpha=0.05), 2000, rng=3)
+    assert consistent(rate, 2000, 0.05), rate
+    rate, _ = rejection_rate(lambda g: z_test_mean(g.uniform(-1, 1, 300), 0.0, 1 / 3, alpha=0.05), 2000, rng=4)
+    assert consistent(rate, 2000, 0.05), rate
+    n = z_sample_size(0.05, 1.0, alpha=1e-3, power=0.9)
+    rate, _ = rejection_rate(lambda g: z_test_mean(0.05 + g.standard_normal(n), 0.0, 1.0), 400, rng=5)
+    assert consistent(rate, 400, 0.9), rate
+    rate, _ = rejection_rate(lambda g: ks_test(1.05 * g.standard_normal(20_000), "norm"), 100, rng=6)
+    assert 0.55 < rate < 0.85, rate
+
+
+def test_goodness_of_fit_is_frozen():
+    res = GoodnessOfFit("z", 0.0, 1.0, 0.05, None, 1)
+    with pytest.raises(AttributeError):
+        res.pvalue = 0.0
