@@ -262,13 +262,21 @@ def check_colouring(J: ArrayLike, colours: ArrayLike) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------ samplers
-def _colour_blocks(model: IsingModel, colours: np.ndarray) -> list[tuple[np.ndarray, object]]:
-    """Per colour: its units and the coupling columns to them (dense) or rows from them (CSR)."""
+def _colour_blocks(model: IsingModel, colours: np.ndarray) -> tuple[np.ndarray, IsingModel, list]:
+    """Units reordered so that each colour is a contiguous block: (perm, permuted model, blocks).
+
+    Each block is (slice of its units, couplings to them): dense columns (n, n_c) or CSR rows (n_c, n).
+    Sampling the permuted model on ``s[..., perm]`` is sampling the model on ``s``.
+    """
+    perm = np.argsort(colours, kind="stable")  # (n,)
+    Jp = model.J[perm][:, perm]
+    pmodel = IsingModel(Jp, model.h[perm])
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(colours))])
     blocks = []
-    for c in np.unique(colours):
-        idx = np.flatnonzero(colours == c)
-        blocks.append((idx, model.J[idx] if model.is_sparse else np.ascontiguousarray(model.J[:, idx])))
-    return blocks
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        if b > a:
+            blocks.append((slice(int(a), int(b)), pmodel.J[a:b] if pmodel.is_sparse else np.ascontiguousarray(pmodel.J[:, a:b])))
+    return perm, pmodel, blocks
 
 
 def _heat_bath(s: np.ndarray, blocks, h: np.ndarray, beta: np.ndarray, rng: np.random.Generator) -> None:
@@ -312,12 +320,14 @@ def block_gibbs(model: IsingModel, spins: ArrayLike, beta: ArrayLike, n_sweeps: 
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
     rng = as_rng(rng)
     colours = greedy_colouring(model.J) if colours is None else check_colouring(model.J, colours)
-    blocks = _colour_blocks(model, colours)
-    s = s0.reshape(-1, model.n).astype(np.float64)  # (K, n)
+    perm, pmodel, blocks = _colour_blocks(model, colours)
+    s = s0.reshape(-1, model.n)[:, perm].astype(np.float64)  # (K, n), colours contiguous
     b = b.reshape(-1, 1)  # (K, 1)
     for _ in range(n_sweeps):
-        _heat_bath(s, blocks, model.h, b, rng)
-    return s.reshape(s0.shape).astype(np.int8)
+        _heat_bath(s, blocks, pmodel.h, b, rng)
+    out = np.empty(s.shape, dtype=np.int8)
+    out[:, perm] = s
+    return out.reshape(s0.shape)
 
 
 def metropolis(model: IsingModel, spins: ArrayLike, beta: ArrayLike, n_sweeps: int, *, rng) -> np.ndarray:
@@ -443,8 +453,8 @@ def parallel_tempering(model: IsingModel, spins: ArrayLike, betas: ArrayLike, n_
     sweeps_per_round = check_positive_int(sweeps_per_round, "sweeps_per_round")
     rng = as_rng(rng)
     colours = greedy_colouring(model.J) if colours is None else check_colouring(model.J, colours)
-    blocks = _colour_blocks(model, colours)
-    s = s0.reshape(R, -1, model.n).astype(np.float64)  # (R, K, n)
+    perm, pmodel, blocks = _colour_blocks(model, colours)
+    s = s0.reshape(R, -1, model.n)[..., perm].astype(np.float64)  # (R, K, n), colours contiguous
     K = s.shape[1]
     b_col = np.repeat(betas, K)[:, None]  # (R*K, 1)
     energies = np.empty((n_rounds, R, K))
@@ -454,8 +464,8 @@ def parallel_tempering(model: IsingModel, spins: ArrayLike, betas: ArrayLike, n_
     for t in range(n_rounds):
         flat = s.reshape(R * K, model.n)  # (R*K, n), a view
         for _ in range(sweeps_per_round):
-            _heat_bath(flat, blocks, model.h, b_col, rng)
-        E = model._energy(s)  # (R, K)
+            _heat_bath(flat, blocks, pmodel.h, b_col, rng)
+        E = pmodel._energy(s)  # (R, K)
         lo = np.arange(t % 2, R - 1, 2)  # (P,)
         hi = lo + 1
         log_ratio = (betas[hi] - betas[lo])[:, None] * (E[hi] - E[lo])  # (P, K)
@@ -469,8 +479,10 @@ def parallel_tempering(model: IsingModel, spins: ArrayLike, betas: ArrayLike, n_
         proposed[lo] += K
         energies[t], mags[t] = E, s.mean(axis=-1)
     batch = s0.shape[1:-1]
+    out = np.empty(s.shape, dtype=np.int8)
+    out[..., perm] = s
     return PTResult(
-        spins=s.reshape(s0.shape).astype(np.int8),
+        spins=out.reshape(s0.shape),
         betas=betas,
         energies=energies.reshape((n_rounds, R) + batch),
         magnetizations=mags.reshape((n_rounds, R) + batch),
@@ -518,22 +530,23 @@ def simulated_annealing(model: IsingModel, spins: ArrayLike, betas: ArrayLike, *
         raise ValueError("betas: expected a non-empty schedule of non-negative inverse temperatures")
     rng = as_rng(rng)
     colours = greedy_colouring(model.J) if colours is None else check_colouring(model.J, colours)
-    blocks = _colour_blocks(model, colours)
-    s = s0.reshape(-1, model.n).astype(np.float64)  # (K, n)
+    perm, pmodel, blocks = _colour_blocks(model, colours)
+    s = s0.reshape(-1, model.n)[:, perm].astype(np.float64)  # (K, n), colours contiguous
     best = s.copy()
-    best_E = model._energy(s)  # (K,)
+    best_E = pmodel._energy(s)  # (K,)
     trace = np.empty((betas.size, s.shape[0]))
     ones = np.ones((s.shape[0], 1))
     for t, beta in enumerate(betas):
-        _heat_bath(s, blocks, model.h, beta * ones, rng)
-        E = model._energy(s)
+        _heat_bath(s, blocks, pmodel.h, beta * ones, rng)
+        E = pmodel._energy(s)
         better = E < best_E
         best[better], best_E = s[better], np.where(better, E, best_E)
         trace[t] = E
     shape = s0.shape
-    return AnnealResult(s.reshape(shape).astype(np.int8), model._energy(s).reshape(shape[:-1]),
-                        best.reshape(shape).astype(np.int8), best_E.reshape(shape[:-1]),
-                        trace.reshape((betas.size,) + shape[:-1]))
+    final, best_out = np.empty(s.shape, dtype=np.int8), np.empty(s.shape, dtype=np.int8)
+    final[:, perm], best_out[:, perm] = s, best
+    return AnnealResult(final.reshape(shape), trace[-1].reshape(shape[:-1]), best_out.reshape(shape),
+                        best_E.reshape(shape[:-1]), trace.reshape((betas.size,) + shape[:-1]))
 
 
 # ------------------------------------------------------------------------------------------------ Max-Cut
@@ -547,8 +560,8 @@ def maxcut_model(W: ArrayLike) -> IsingModel:
     Notes
     -----
     :math:`\mathrm{cut}(s) = \sum_{i<j} W_{ij}\,[s_i \ne s_j] = \tfrac12\big(\sum_{i<j}W_{ij} - \sum_{i<j}
-    W_{ij}s_is_j\big) = \tfrac12\big(\sum_{i<j}W_{ij} + E(s)\big)|_{J=-W}`, so maximizing the cut minimizes
-    :math:`E`.
+    W_{ij}s_is_j\big) = \tfrac12\big(\sum_{i<j}W_{ij} - E(s)\big)` with :math:`J = -W`, so maximizing the
+    cut minimizes :math:`E`.
     """
     return IsingModel(-_check_weights(W))
 

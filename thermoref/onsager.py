@@ -92,7 +92,9 @@ def onsager_specific_heat(beta: ArrayLike, J: float = 1.0) -> np.ndarray:
               - (1 - \tanh^2 2K)\big[\tfrac{\pi}{2} + \kappa'\,\mathsf K(\kappa)\big]\Big\},
 
     with the notation of :func:`onsager_energy` and :math:`\mathsf E` the complete elliptic integral of the
-    second kind. It diverges logarithmically at :math:`\beta_c` (returned as ``inf`` there).
+    second kind. It diverges logarithmically at :math:`\beta_c`,
+    :math:`c \approx -\tfrac{8}{\pi}\beta_c^2 J^2 \ln|1 - \beta/\beta_c|` (``inf`` where :math:`\kappa = 1` exactly;
+    at the float64 value :data:`BETA_C` it is about 8.5).
     """
     K, _ = _coupling(beta, J)
     with np.errstate(divide="ignore", invalid="ignore"):
