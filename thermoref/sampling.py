@@ -53,13 +53,17 @@ def _scaled_logits(logits: ArrayLike, beta: ArrayLike) -> np.ndarray:
     except ValueError:
         raise ValueError(f"beta: shape {b.shape} must broadcast to the batch shape {batch} of logits") from None
     masked = np.isneginf(z)
-    if masked.all(axis=-1).any():
+    any_masked = bool(masked.any())
+    if any_masked and masked.all(axis=-1).any():
         raise ValueError("logits: every category of some row is -inf (masked); the law is undefined")
     with np.errstate(over="ignore", invalid="ignore"):
-        x = np.where(masked, -np.inf, b[..., None] * np.where(masked, 0.0, z))  # (..., n)
+        if not any_masked:
+            x = z if (b.ndim == 0 and b == 1.0) else b[..., None] * z  # (..., n)
+        else:  # beta * (-inf) would be nan at beta = 0: keep masks at -inf explicitly
+            x = np.where(masked, -np.inf, b[..., None] * np.where(masked, 0.0, z))
     if np.isposinf(x).any():
         raise ValueError("beta: beta * logits overflows to +inf")
-    if np.isneginf(x).all(axis=-1).any():
+    if np.isneginf(x).any() and np.isneginf(x).all(axis=-1).any():
         raise ValueError("beta: beta * logits underflows to -inf for every category of some row")
     return x
 
@@ -73,19 +77,22 @@ def _check_size(size: object) -> int | None:
 def _searchsorted_rows(a: np.ndarray, v: np.ndarray, side: str) -> np.ndarray:
     """Row-wise ``np.searchsorted``: ``a`` of shape (R, n) with sorted rows, ``v`` of shape (R, m).
 
-    A vectorized bisection: ``ceil(log2(n + 1))`` steps, each a gather over all rows at once.
+    A vectorized branchless bisection: ``pos`` grows by powers of two while ``a[pos + step - 1]`` still
+    precedes ``v``; ``ceil(log2(n + 1))`` steps, each one gather over all rows at once.
     """
-    n = a.shape[1]
-    lo = np.zeros(v.shape, dtype=np.int64)  # (R, m)
-    hi = np.full(v.shape, n, dtype=np.int64)
-    for _ in range(int(n).bit_length()):
-        active = lo < hi
-        mid = (lo + hi) // 2
-        am = np.take_along_axis(a, np.minimum(mid, n - 1), axis=1)  # (R, m)
-        go_right = (am <= v) if side == "right" else (am < v)
-        lo = np.where(active & go_right, mid + 1, lo)
-        hi = np.where(active & ~go_right, mid, hi)
-    return lo
+    R, n = a.shape
+    flat = a.ravel()
+    base = (np.arange(R, dtype=np.int64) * n)[:, None]  # (R, 1) row offsets into flat
+    pos = np.zeros(v.shape, dtype=np.int64)  # (R, m): number of entries of a preceding v
+    step = 1 << (int(n).bit_length() - 1)
+    while step:
+        cand = pos + step
+        ok = cand <= n
+        probe = flat[base + np.minimum(cand, n) - 1]  # (R, m)
+        ok &= (probe <= v) if side == "right" else (probe < v)
+        pos = np.where(ok, cand, pos)
+        step >>= 1
+    return pos
 
 
 def _inverse_cdf(x: np.ndarray, K: int, rng: np.random.Generator) -> np.ndarray:
