@@ -66,15 +66,15 @@ def main(argv=None):
     print(f"sampled attention: heads={H}, S=T={S}, d={D}, K={K_SAMPLES}; numpy {np.__version__}, "
           f"{platform.machine()}, median of {args.repeats}")
     print(f"naive per-row loop timed on {len(sub)} of {len(rows)} rows and scaled linearly")
-    print(f"{'method':<26}{'time [ms]':>12}{'/ exact softmax':>18}{'loop / method':>16}{'MSE / law':>12}")
-    print(f"{'exact softmax attention':<26}{1e3 * t_exact:12.1f}{1.0:18.2f}{t_loop / t_exact:16.1f}{'-':>12}")
+    print(f"{'method':<30}{'time [ms]':>12}{'/ exact softmax':>18}{'loop / method':>16}{'MSE / law':>12}")
+    print(f"{'exact softmax attention':<30}{1e3 * t_exact:12.1f}{1.0:18.2f}{t_loop / t_exact:16.1f}{'-':>12}")
     for backend, kw in (("exact", {}), ("gumbel", {}), ("chain", {})):
         t, out = _median_time(lambda: sampled_attention(Q, Kmat, V, K_SAMPLES, rng=3, backend=backend, **kw),
                               args.repeats)
         mse = float(np.mean(np.sum((out - ref) ** 2, axis=-1)))
         label = f"sampled ({backend})" + (" [warm-up 100]" if backend == "chain" else "")
-        print(f"{label:<26}{1e3 * t:12.1f}{t / t_exact:18.2f}{t_loop / t:16.1f}{mse / mse_law:12.2f}")
-    print(f"{'naive per-row loop':<26}{1e3 * t_loop:12.1f}{t_loop / t_exact:18.2f}{1.0:16.1f}{'-':>12}")
+        print(f"{label:<30}{1e3 * t:12.1f}{t / t_exact:18.2f}{t_loop / t:16.1f}{mse / mse_law:12.2f}")
+    print(f"{'naive per-row loop':<30}{1e3 * t_loop:12.1f}{t_loop / t_exact:18.2f}{1.0:16.1f}{'-':>12}")
 
 
 if __name__ == "__main__":
