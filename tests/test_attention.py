@@ -376,3 +376,36 @@ def test_bad_input():
         sigmoid_attention_weights([-np.inf, -np.inf])
     with pytest.raises(ValueError, match="x"):
         integrated_autocorrelation_time(np.zeros(1))
+
+
+# ----------------------------------------------------------------------------------------- calibration
+@pytest.mark.slow
+def test_calibration_of_the_unbiasedness_and_mse_statistics():
+    """Over 400 independent seeds at alpha = 0.05 a correct sampler must be rejected at rate 0.05 within
+    4 binomial standard errors (false-failure rate of this check ~6e-5), for both the exact-variance z-test of
+    unbiasedness and the studentized z-test of the MSE law (whose null is only asymptotically N(0, 1))."""
+    from thermoref.testing import rejection_rate
+
+    Q, K, V = _qkv(seed=13, T=4, S=6)
+    ell = attention_logits(Q, K)
+    p = scipy_softmax(ell, axis=-1)
+    exact = p @ V
+    w = np.random.default_rng(14).standard_normal(exact.shape)
+    n_samples, R = 3, 300
+    var = np.einsum("htc,htcd,htd->", w, _oracle_cov(p, V), w) / n_samples
+    law = float(np.sum(sampling_mse(ell, V, n_samples)))
+
+    def draws(g):
+        return sampled_values(_replicate(ell, n_samples, R, g), V) - exact  # (R, H, T, dv)
+
+    def unbiased(g):
+        return z_test_mean(np.sum(draws(g) * w, axis=(1, 2, 3)), 0.0, var, alpha=0.05)
+
+    def mse(g):
+        e = np.sum(draws(g) ** 2, axis=(1, 2, 3))
+        return z_test(e.mean(), law, e.std(ddof=1) / np.sqrt(R), alpha=0.05)
+
+    bound = 4 * np.sqrt(0.05 * 0.95 / 400)
+    for trial in (unbiased, mse):
+        rate, _ = rejection_rate(trial, 400, rng=15)
+        assert abs(rate - 0.05) < bound, (trial.__name__, rate)

@@ -12,6 +12,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.special import softmax as scipy_softmax
 
 from thermoref.potts import potts_energy, potts_gibbs, potts_marginals
@@ -70,6 +72,17 @@ def test_zero_coupling_gives_row_softmax_and_batched_inputs():
             _, _, log_Z, marg, _ = _enumerate(ell[b, h], 1.5)
             np.testing.assert_allclose(m2.marginals[b, h], marg, rtol=0, atol=1e-14)
             assert abs(m2.log_Z[b, h] - log_Z) < 1e-12
+
+
+@given(st.integers(1, 6), st.integers(1, 5), st.floats(-5, 5), st.integers(0, 2**31 - 1))
+def test_marginals_are_consistent_laws(T, S, lam, seed):
+    ell = np.random.default_rng(seed).standard_normal((T, S)) * 3
+    m = potts_marginals(ell, lam, pairs=True)
+    np.testing.assert_allclose(m.marginals.sum(-1), 1.0, rtol=0, atol=1e-13)
+    # pair marginals sum to the single-site marginals on both sides, and their diagonal to the agreement
+    np.testing.assert_allclose(m.pairs.sum(-1), m.marginals[:-1], rtol=0, atol=1e-13)
+    np.testing.assert_allclose(m.pairs.sum(-2), m.marginals[1:], rtol=0, atol=1e-13)
+    np.testing.assert_allclose(np.einsum("iaa->i", m.pairs), m.agreement, rtol=0, atol=1e-13)
 
 
 def test_dlogZ_dlambda_is_the_total_agreement():
