@@ -21,6 +21,7 @@ from thermoref.ising import IsingModel, block_gibbs, ising_energy
 from thermoref.lattice import (
     checkerboard_gibbs,
     checkerboard_gibbs_reference,
+    checkerboard_trace,
     heat_bath_table,
     lattice_energy,
     magnetization,
@@ -98,6 +99,23 @@ def test_energy_and_magnetization_of_ground_states():
     assert lattice_energy(up) == -32.0 and lattice_energy(neel) == 32.0
     assert magnetization(up) == 1.0 and magnetization(neel) == 0.0
     assert magnetization(np.stack([up, -up])).tolist() == [1.0, -1.0]
+
+
+def test_trace_records_exact_observables_and_matches_the_sweep():
+    rng = np.random.default_rng(6)
+    s = rng.choice(np.array([-1, 1], dtype=np.int8), size=(3, 2, 6, 8))
+    for shape_s in (s, s[0, 0], s[:, :, :2, :]):
+        for n in (1, 4):
+            tr = checkerboard_trace(shape_s, 0.4, n, rng=9, J=0.7, h=0.3)
+            assert np.array_equal(tr.spins, checkerboard_gibbs(shape_s, 0.4, n, rng=9, J=0.7, h=0.3))
+            # integer bond counts times J and h: equal to 1e-13
+            np.testing.assert_allclose(tr.energies[-1], torus_energy(tr.spins, 0.7, 0.3), rtol=0, atol=1e-12)
+            np.testing.assert_array_equal(tr.magnetizations[-1], tr.spins.mean(axis=(-2, -1)))
+            assert tr.energies.shape == (n,) + shape_s.shape[:-2]
+    # every sweep consumes the stream in the same order: sweep t of a long run is the end of a t-sweep run
+    tr = checkerboard_trace(s, 0.4, 3, rng=9)
+    for n in (1, 2):
+        np.testing.assert_array_equal(tr.energies[n - 1], lattice_energy(checkerboard_gibbs(s, 0.4, n, rng=9)))
 
 
 def test_heat_bath_table_is_the_logistic_of_the_local_field():

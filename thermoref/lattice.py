@@ -23,6 +23,7 @@ Physics", ch. 3–4.
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -37,6 +38,8 @@ _CHUNK = 1 << 16  # sites per cache block of the tuned sweep (two float32 buffer
 __all__ = [
     "checkerboard_gibbs",
     "checkerboard_gibbs_reference",
+    "checkerboard_trace",
+    "LatticeTrace",
     "heat_bath_table",
     "lattice_energy",
     "magnetization",
@@ -207,14 +210,17 @@ def _count_into(k: np.ndarray, X: np.ndarray, Y: np.ndarray, row_up: bool, col_u
     w = k.shape[-1]
     kf, Xf, Yf = k.reshape(-1), X.reshape(-1), Y.reshape(-1)  # (M*h*w,)
     np.add(Xf, Yf, out=kf)
+    several = k.shape[0] > 1  # with one lattice no row wraps into a neighbouring lattice
     if row_up:  # X[r - 1, c]
         kf[w:] += Xf[:-w]
         k[:, 0, :] += X[:, -1, :]
-        k[1:, 0, :] -= X[:-1, -1, :]
+        if several:
+            k[1:, 0, :] -= X[:-1, -1, :]
     else:  # X[r + 1, c]
         kf[:-w] += Xf[w:]
         k[:, -1, :] += X[:, 0, :]
-        k[:-1, -1, :] -= X[1:, 0, :]
+        if several:
+            k[:-1, -1, :] -= X[1:, 0, :]
     if col_up:  # Y[r, c - 1]
         kf[1:] += Yf[:-1]
         k[:, :, 0] += Y[:, :, -1]
@@ -265,11 +271,55 @@ def checkerboard_gibbs(spins: ArrayLike, beta: float, n_sweeps: int, *, rng, J: 
     >>> s.shape, s.dtype
     ((8, 8), dtype('int8'))
     """
+    s, beta, n_sweeps, J, h, rng = _check_sweep_args(spins, beta, n_sweeps, J, h, rng)
+    return _tuned_sweeps(s, beta, n_sweeps, J, h, rng, record=False)[0]
+
+
+@dataclass(frozen=True)
+class LatticeTrace:
+    """Outcome of :func:`checkerboard_trace`.
+
+    Attributes
+    ----------
+    spins : ndarray of shape (..., Lx, Ly), int8
+        The final configurations.
+    energies : ndarray of shape (n_sweeps, ...)
+        Total energy of every chain after each sweep.
+    magnetizations : ndarray of shape (n_sweeps, ...)
+        Magnetization per spin of every chain after each sweep.
+    """
+
+    spins: np.ndarray
+    energies: np.ndarray
+    magnetizations: np.ndarray
+
+
+def checkerboard_trace(spins: ArrayLike, beta: float, n_sweeps: int, *, rng, J: float = 1.0,
+                       h: float = 0.0) -> LatticeTrace:
+    r"""Run :func:`checkerboard_gibbs` and record the energy and magnetization after every sweep.
+
+    Same arguments and the same random stream as :func:`checkerboard_gibbs` (its final spins are equal bit
+    for bit). The observables are computed on the stored sublattices: every bond joins a black and a white
+    site, so the number of satisfied bonds is :math:`\sum_{i\,\rm black} [s_i k_i + (1 - s_i)(4 - k_i)]`
+    with :math:`k_i` the up neighbours of black site :math:`i`, and
+    :math:`E = -J(2\,\#\text{satisfied} - 2N) - h N m`.
+    """
+    s, beta, n_sweeps, J, h, rng = _check_sweep_args(spins, beta, n_sweeps, J, h, rng)
+    out, E, m = _tuned_sweeps(s, beta, n_sweeps, J, h, rng, record=True)
+    batch = s.shape[:-2]
+    return LatticeTrace(out, E.reshape((n_sweeps,) + batch), m.reshape((n_sweeps,) + batch))
+
+
+def _check_sweep_args(spins, beta, n_sweeps, J, h, rng):
     s = _check_lattice(spins, even=True)
     beta = _check_beta(beta)
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
     J, h = _check_scalar(J, "J"), _check_scalar(h, "h")
-    rng = as_rng(rng)
+    return s, beta, n_sweeps, J, h, as_rng(rng)
+
+
+def _tuned_sweeps(s: np.ndarray, beta: float, n_sweeps: int, J: float, h: float, rng: np.random.Generator,
+                  record: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     table = heat_bath_table(beta, J, h).astype(np.float32)  # (5,)
     black, white = _split(s)  # (2, M, Lx/2, Ly/2) each
     A, D = black
@@ -284,7 +334,11 @@ def checkerboard_gibbs(spins: ArrayLike, beta: float, n_sweeps: int, *, rng, J: 
     plan = ((black.reshape(-1).view(np.bool_), (C, B, True, True), (B, C, False, False)),  # A, D
             (white.reshape(-1).view(np.bool_), (D, A, True, False), (A, D, False, True)))  # B, C
     bounds = [(a, min(a + chunk, n_half)) for a in range(0, n_half, chunk)]
-    for _ in range(n_sweeps):
+    M = black.shape[1]
+    N = 4 * black[0, 0].size  # sites per lattice (each of the four sublattices holds N/4)
+    E = np.empty((n_sweeps, M)) if record else None
+    m = np.empty((n_sweeps, M)) if record else None
+    for t in range(n_sweeps):
         for target, first, second in plan:
             _count_into(k0, *first)
             _count_into(k1, *second)
@@ -294,7 +348,17 @@ def checkerboard_gibbs(spins: ArrayLike, beta: float, n_sweeps: int, *, rng, J: 
                 rng.random(out=uu, dtype=np.float32)
                 np.take(table, k_flat[a:b], out=pp, mode="wrap")
                 np.less(uu, pp, out=target[a:b])
-    return _merge(black, white, s.shape)
+        if record:
+            _count_into(k0, C, B, True, True)
+            _count_into(k1, B, C, False, False)
+            n_up = black.sum(axis=(0, 2, 3), dtype=np.int64) + white.sum(axis=(0, 2, 3), dtype=np.int64)  # (M,)
+            up_black = black.sum(axis=(0, 2, 3), dtype=np.int64)
+            k_sum = k.sum(axis=(0, 2, 3), dtype=np.int64)
+            upk = np.einsum("cmij,cmij->m", black, k, dtype=np.int64)
+            satisfied = 4 * (N // 2) - k_sum - 4 * up_black + 2 * upk  # (M,)
+            m[t] = (2 * n_up - N) / N
+            E[t] = -J * (2.0 * satisfied - 2 * N) - h * (2 * n_up - N)
+    return _merge(black, white, s.shape), E, m
 
 
 def _fk_clusters(s: np.ndarray, beta: float, J: float, rng: np.random.Generator) -> tuple[np.ndarray, int]:
