@@ -7,7 +7,8 @@ sampler is set by these laws, and the literature often states them wrongly:
 * :math:`\\mathbb E\\|\\hat p-p\\|_2^2 = (1-\\sum_i p_i^2)/K` exactly, for every K (no asymptotics);
 * the reverse divergence :math:`\\mathbb E\\,\\mathrm{KL}(\\hat p\\|p) \\to (n-1)/(2K)` only once
   :math:`K p_{\\min} \\gg 1` (the chi-square law); far below it while :math:`K p_{\\min} \\ll 1`, and
-  it overshoots it by 10–20 % around :math:`K p_{\\min} \\sim 1`: the asymptote is not a bound;
+  it overshoots it (by 5–20 % in the book's and tests' examples) around :math:`K p_{\\min} \\sim 1`:
+  the asymptote is not a bound;
 * the forward divergence :math:`\\mathrm{KL}(p\\|\\hat p)` is *infinite* whenever some category with
   :math:`p_i>0` was never drawn, which happens with probability :math:`1-P(\\text{all seen})`; its expectation
   is infinite for every finite K. Metrics here return ``inf`` then, never a clamped number.
@@ -113,9 +114,9 @@ def expected_squared_error(p: ArrayLike, K: int) -> np.ndarray:
 def reverse_kl_asymptote(p: ArrayLike, K: int) -> np.ndarray:
     r"""The large-K law :math:`\mathbb E\,\mathrm{KL}(\hat p\|p) \approx (n_+-1)/(2K)`, :math:`n_+ = \#\{p_i>0\}`.
 
-    Valid once :math:`K p_{\min} \gg 1`; not a bound (the exact value lies below it for
-    :math:`Kp_{\min}\ll 1` and up to ~20 % above it near :math:`Kp_{\min}\sim 1`). Then :math:`2K\,\mathrm{KL}` is asymptotically
-    :math:`\chi^2_{n_+-1}`); :func:`expected_reverse_kl` gives the exact value at any K.
+    Valid once :math:`K p_{\min} \gg 1`, where :math:`2K\,\mathrm{KL}` is asymptotically
+    :math:`\chi^2_{n_+-1}`. Not a bound: the exact value lies below it for :math:`Kp_{\min}\ll 1` and 5–20 %
+    above it near :math:`Kp_{\min}\sim 1`, depending on p; :func:`expected_reverse_kl` gives the exact value.
     """
     p = _law(p)
     K = check_positive_int(K, "K")

@@ -289,7 +289,8 @@ def chi_square_sample_size(p: ArrayLike, q: ArrayLike, *, alpha: float = 1e-3, p
     r"""Number of draws for which a chi-square test of law ``p`` catches draws from law ``q`` with ``power``.
 
     Uses the noncentral chi-square approximation with :math:`\lambda = K\sum_i (q_i-p_i)^2/p_i` and
-    :math:`n-1` degrees of freedom (no pooling).
+    :math:`n-1` degrees of freedom (no pooling), over the categories with :math:`p_i > 0` (masked categories,
+    zero under both laws, are dropped).
     """
     alpha = check_probability(alpha, "alpha", open_interval=True)
     power = check_probability(power, "power", open_interval=True)
@@ -297,8 +298,11 @@ def chi_square_sample_size(p: ArrayLike, q: ArrayLike, *, alpha: float = 1e-3, p
     q = as_float_array(q, "q", ndim=1)
     if p.shape != q.shape:
         raise ValueError(f"q: shape {q.shape} differs from p's {p.shape}")
-    if (p <= 0).any():
-        raise ValueError("p: every category must have positive probability")
+    if (p < 0).any() or (q < 0).any():
+        raise ValueError("p: probabilities must be non-negative")
+    if ((p == 0) & (q > 0)).any():
+        raise ValueError("q: puts mass where p has none; a single draw there is rejected outright (no chi-square sizing)")
+    p, q = p[p > 0], q[p > 0]  # categories impossible under both laws carry no information
     phi2 = float(np.sum((q - p) ** 2 / p))
     if phi2 == 0:
         raise ValueError("q: equals p; no sample size distinguishes them")
