@@ -111,10 +111,6 @@ class IsingModel:
     def is_sparse(self) -> bool:
         return sparse.issparse(self.J)
 
-    def couplings_dense(self) -> np.ndarray:
-        """The couplings as a dense (n, n) array."""
-        return self.J.toarray() if self.is_sparse else self.J
-
     def local_fields(self, spins: ArrayLike) -> np.ndarray:
         r"""Local fields :math:`\phi_i = \sum_j J_{ij}s_j + h_i`, shape (..., n)."""
         s = _check_spins(spins, self.n)
@@ -168,18 +164,8 @@ def _check_beta(beta: ArrayLike, batch_shape: tuple[int, ...]) -> np.ndarray:
 def ising_energy(spins: ArrayLike, J: ArrayLike, h: ArrayLike | None = None) -> np.ndarray:
     r"""Energy :math:`E(s) = -\sum_{i<j}J_{ij}s_is_j - \sum_i h_i s_i` of each configuration.
 
-    Parameters
-    ----------
-    spins : array_like of shape (..., n)
-        Spins in {-1, +1}.
-    J : array_like or scipy.sparse matrix of shape (n, n)
-        Symmetric couplings, zero diagonal.
-    h : array_like of shape (n,), optional
-        Fields.
-
-    Returns
-    -------
-    E : ndarray of shape (...)
+    ``spins`` (..., n) in {-1, +1}; ``J`` (n, n) dense or sparse, symmetric, zero diagonal; ``h`` (n,)
+    optional. Returns ``E`` of shape (...).
 
     Examples
     --------
@@ -193,8 +179,7 @@ def ising_energy(spins: ArrayLike, J: ArrayLike, h: ArrayLike | None = None) -> 
 
 # ------------------------------------------------------------------------------------------------ colouring
 def _adjacency(J: np.ndarray | sparse.csr_array) -> sparse.csr_array:
-    A = sparse.csr_array(J != 0) if sparse.issparse(J) else sparse.csr_array(J != 0)
-    return A.astype(np.float64)
+    return sparse.csr_array(J != 0).astype(np.float64)
 
 
 def greedy_colouring(J: ArrayLike) -> np.ndarray:
@@ -333,18 +318,7 @@ def block_gibbs(model: IsingModel, spins: ArrayLike, beta: ArrayLike, n_sweeps: 
 def metropolis(model: IsingModel, spins: ArrayLike, beta: ArrayLike, n_sweeps: int, *, rng) -> np.ndarray:
     r"""Single-site Metropolis sweeps (sequential scan) of many independent chains.
 
-    Parameters
-    ----------
-    model : IsingModel
-    spins : array_like of shape (..., n)
-        Initial spins; leading axes are independent chains.
-    beta : float or array_like broadcastable to spins.shape[:-1]
-    n_sweeps : int
-    rng : numpy.random.Generator or int
-
-    Returns
-    -------
-    spins : ndarray of shape (..., n), int8
+    Same arguments and return value as :func:`block_gibbs` (without ``colours``).
 
     Notes
     -----
@@ -392,17 +366,9 @@ def temperature_ladder(beta: float, n_replicas: int, beta_min: float) -> np.ndar
 class PTResult:
     """Outcome of :func:`parallel_tempering`.
 
-    Attributes
-    ----------
-    spins : ndarray of shape (R, ..., n)
-        Final configuration at each inverse temperature (row r at ``betas[r]``).
-    betas : ndarray of shape (R,)
-    energies : ndarray of shape (n_rounds, R, ...)
-        Energy at each inverse temperature after each round.
-    magnetizations : ndarray of shape (n_rounds, R, ...)
-        Magnetization per spin at each inverse temperature after each round.
-    swap_acceptance : ndarray of shape (R - 1,)
-        Fraction of accepted swaps between neighbours r and r + 1.
+    ``spins`` (R, ..., n): final configuration at each ``betas[r]``; ``betas`` (R,); ``energies`` and
+    ``magnetizations`` (per spin) (n_rounds, R, ...): at each inverse temperature after each round;
+    ``swap_acceptance`` (R - 1,): fraction of accepted swaps between rungs r and r + 1.
     """
 
     spins: np.ndarray
@@ -509,19 +475,9 @@ def simulated_annealing(model: IsingModel, spins: ArrayLike, betas: ArrayLike, *
                         colours: ArrayLike | None = None) -> AnnealResult:
     r"""Simulated annealing: one block Gibbs sweep at each inverse temperature of the schedule ``betas``.
 
-    Parameters
-    ----------
-    model : IsingModel
-    spins : array_like of shape (..., n)
-        Initial configurations of independent annealing runs.
-    betas : array_like of shape (n_sweeps,)
-        The schedule (finite, non-negative; usually increasing, e.g. ``np.geomspace(0.1, 5, 200)``).
-    rng : numpy.random.Generator or int
-    colours : array_like of shape (n,), optional
-
-    Returns
-    -------
-    AnnealResult
+    ``spins`` (..., n) are the initial configurations of independent runs; ``betas`` (n_sweeps,) the
+    schedule (non-negative, usually increasing, e.g. ``np.geomspace(0.1, 5, 200)``). Returns an
+    :class:`AnnealResult`.
     """
     model = _check_model(model)
     s0 = _check_spins(spins, model.n)

@@ -114,7 +114,7 @@ def onsager_magnetization(beta: ArrayLike, J: float = 1.0) -> np.ndarray:
     --------
     >>> from thermoref.onsager import onsager_magnetization
     >>> print(f"{onsager_magnetization(0.6):.6f}")
-    0.974897
+    0.973609
     """
     K, _ = _coupling(beta, J)
     with np.errstate(divide="ignore"):
