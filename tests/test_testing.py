@@ -90,6 +90,14 @@ def test_sample_sizes_invert_the_power_formulas():
     assert n == int(np.ceil((stats.norm.isf(0.025) + stats.norm.ppf(0.8)) ** 2 / 0.01))
 
 
+def test_sample_size_ignores_categories_masked_in_both_laws():
+    p, q = np.array([0.5, 0.3, 0.2]), np.array([0.45, 0.35, 0.2])
+    masked = chi_square_sample_size(np.append(p, 0.0), np.append(q, 0.0))
+    assert masked == chi_square_sample_size(p, q)
+    with pytest.raises(ValueError, match="q"):
+        chi_square_sample_size(np.append(p, 0.0), np.append(q[:-1], [0.1, 0.1]))
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="p"):
         chi_square_test([1, 2], [0.5, 0.6])

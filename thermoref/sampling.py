@@ -99,7 +99,10 @@ def _inverse_cdf(x: np.ndarray, K: int, rng: np.random.Generator) -> np.ndarray:
     cdf = np.cumsum(softmax(x, axis=-1), axis=-1)  # (R, n)
     u = rng.random((x.shape[0], K)) * cdf[:, -1:]  # (R, K), uniform on [0, total)
     # Smallest i with cdf_i > u: a category of zero probability has a flat CDF step and is never returned.
-    return _searchsorted_rows(cdf, u, side="right")
+    idx = _searchsorted_rows(cdf, u, side="right")
+    # Guard against u * total rounding up to total (index n): fall back to the row's last allowed category.
+    last = x.shape[1] - 1 - np.argmax(np.isfinite(x[:, ::-1]), axis=1)  # (R,)
+    return np.minimum(idx, last[:, None])
 
 
 def _perturbed_argmax(x: np.ndarray, K: int, rng: np.random.Generator, k: int | None) -> np.ndarray:
