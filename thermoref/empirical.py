@@ -78,7 +78,13 @@ def kl_divergence(p: ArrayLike, q: ArrayLike) -> np.ndarray:
 
 
 def squared_error(p_hat: ArrayLike, p: ArrayLike) -> np.ndarray:
-    r""":math:`\|\hat p - p\|_2^2` over the last axis; shape (...)."""
+    r""":math:`\|\hat p - p\|_2^2` over the last axis; shape (...).
+
+    Examples
+    --------
+    >>> print(squared_error([0.5, 0.5], [0.75, 0.25]))
+    0.125
+    """
     return np.sum((_law(p_hat, "p_hat") - _law(p)) ** 2, axis=-1)
 
 

@@ -98,6 +98,12 @@ def sample_gradient(
         Temperature of the Gumbel-sigmoid relaxation.
     baseline : float
         Control variate :math:`c` of REINFORCE (does not change its mean).
+
+    Examples
+    --------
+    >>> f, df = (lambda x: (x - 0.3) ** 2), (lambda x: 2 * (x - 0.3))
+    >>> sample_gradient([0.0, 1.0], f, df, 5, method="reinforce", rng=0).shape
+    (2, 5)
     """
     theta, tau = _check(theta, method, tau)
     size = check_positive_int(size, "size")

@@ -431,7 +431,13 @@ def categorical_counts(indices: ArrayLike, n: int) -> np.ndarray:
 
 
 def empirical_frequencies(indices: ArrayLike, n: int) -> np.ndarray:
-    """Empirical law :math:`\\hat p_i = (\\#\\text{draws equal to } i)/K` along the last axis; shape (..., n)."""
+    """Empirical law :math:`\\hat p_i = (\\#\\text{draws equal to } i)/K` along the last axis; shape (..., n).
+
+    Examples
+    --------
+    >>> print(empirical_frequencies([0, 2, 2, 1], 3))
+    [0.25 0.25 0.5 ]
+    """
     idx = np.asarray(indices)
     counts = categorical_counts(idx, n)
     if idx.shape[-1] == 0:
