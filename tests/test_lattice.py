@@ -235,3 +235,17 @@ def test_bad_input_for_energy_and_clusters():
         wolff(np.ones((4, 4), dtype=np.int8), 0.4, 1, rng=0, J=-1.0)
     with pytest.raises(ValueError, match="n_steps"):
         swendsen_wang(np.ones((4, 4), dtype=np.int8), 0.4, -2, rng=0)
+
+
+# ---------------------------------------------------------------- property: neighbour counts on any even torus
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_trace_energy_equals_the_bond_sum_on_any_even_torus(batch, hx, hy, seed):
+    """The sublattice neighbour counts (shift-and-correct in uint8) are exact for every shape and batch."""
+    rng = np.random.default_rng(seed)
+    s = rng.choice(np.array([-1, 1], dtype=np.int8), size=(batch, 2 * hx, 2 * hy))
+    tr = checkerboard_trace(s, 0.3, 1, rng=rng, J=1.0, h=0.5)
+    np.testing.assert_allclose(tr.energies[0], torus_energy(tr.spins, 1.0, 0.5), rtol=0, atol=1e-12)
