@@ -259,26 +259,36 @@ def ou_trajectory(x0: ArrayLike, ts: ArrayLike, A: ArrayLike, b: ArrayLike, D: A
     if (steps < 0).any():
         raise ValueError("ts: times must be non-decreasing")
     m = s.size
-    out = np.empty((m,) + np.broadcast_shapes(x0.shape, b.shape))
-    z = rng.standard_normal(out.shape)  # (m, *x0.shape)
+    out = np.empty((m,) + np.broadcast_shapes(x0.shape, b.shape))  # (m, *state)
+    rng.standard_normal(out=out)  # noise first, transformed in place below
     x = np.broadcast_to(x0, out.shape[1:])
+    key = np.rint(steps / max(s[-1], np.finfo(float).tiny) * 2.0**40)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    h = steps[first]  # (u,) distinct step lengths
     if A.ndim < 2 and D.ndim < 2:
-        extra = (1,) * A.ndim
-        shrink = np.expm1(-A * steps.reshape(-1, *extra))  # (m, ...): e^{-a h} - 1, exactly 0 for h = 0
-        noise = np.sqrt(D * _relax_integral(2.0 * A, steps.reshape(-1, *extra)))
+        hu = h.reshape(-1, *(1,) * A.ndim)
+        shrink = np.expm1(-A * hu)  # (u, ...): e^{-a h} - 1, exactly 0 for h = 0
+        noise = np.sqrt(D * _relax_integral(2.0 * A, hu))
+        tmp = np.empty(out.shape[1:])
         for k in range(m):
-            x = x + shrink[k] * (x - b) + noise[k] * z[k]
-            out[k] = x
+            i, row = inverse[k], out[k]
+            row *= noise[i]
+            np.subtract(x, b, out=tmp)
+            tmp *= shrink[i]
+            row += tmp
+            row += x  # x + (e^{-ah} - 1)(x - b) + sd * z
+            x = row
         return out
     Adense = A if A.ndim == 2 else np.diag(A)
     Dm = _as_matrix(D, Adense.shape[0])
-    key = np.rint(steps / max(s[-1], np.finfo(float).tiny) * 2.0**40)
-    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    factors = [_dense_transition(Adense, Dm, float(steps[i])) for i in first]
-    factors = [(Phi.T, _psd_factor(S).T) for Phi, S in factors]
+    PhiT = []
+    for u, hk in enumerate(h):
+        Phi, S = _dense_transition(Adense, Dm, float(hk))
+        PhiT.append(Phi.T)
+        idx = inverse == u
+        out[idx] = out[idx] @ _psd_factor(S).T  # correlated noise for every step of this length at once
     for k in range(m):
-        PhiT, LT = factors[inverse[k]]
-        x = b + (x - b) @ PhiT + z[k] @ LT
+        x = out[k] + b + (x - b) @ PhiT[inverse[k]]
         out[k] = x
     return out
 
