@@ -117,3 +117,12 @@ def test_bad_input():
         onsager_magnetization(0.4, J=-1.0)
     with pytest.raises(ValueError, match="beta"):
         finite_lattice_energy(0.0, 4, 4)
+
+
+def test_no_overflow_warnings_at_extreme_temperatures():
+    """Warnings are errors in this suite: every function must stay quiet from beta ~ 0 to beta = 1000."""
+    b = np.array([1e-300, 1e-5, 0.3, 49.99, 50.0, 400.0, 1000.0])
+    assert np.all(np.isfinite(onsager_energy(b))) and np.all(onsager_energy(b[3:]) == -2.0)
+    assert np.all(np.isfinite(onsager_specific_heat(b))) and np.all(onsager_magnetization(b[3:]) == 1.0)
+    np.testing.assert_allclose(kaufman_log_partition_function(b[3:], 4, 6), np.log(2.0) + 48 * b[3:], rtol=1e-15)
+    np.testing.assert_allclose(onsager_energy(BETA_C), -np.sqrt(2.0), rtol=1e-14)
