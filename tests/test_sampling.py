@@ -181,6 +181,13 @@ def test_gumbel_top_1_is_gumbel_max():
     np.testing.assert_array_equal(a, b)
 
 
+def test_gumbel_top_1_has_the_categorical_law():
+    """Top-1 of the Gumbel keys is Gumbel-max: chi-square against softmax (alpha = 1e-3)."""
+    z = np.random.default_rng(1).standard_normal((3, 6))
+    a = gumbel_top_k(z, 1, 20_000, rng=4)[..., 0]  # (3, K)
+    assert chi_square_test(categorical_counts(a, 6), exact_law(z)).passed
+
+
 def test_hierarchical_law_equals_flat_softmax():
     """Exact identity Z_b/Z * e^{z_i}/Z_b = e^{z_i}/Z. Two exp/log paths, |logits| <= ~8: within 64 ulps."""
     z = 2.0 * np.random.default_rng(2).standard_normal((20, 300))
