@@ -29,6 +29,7 @@ from scipy import special, stats
 
 from ._validation import as_float_array, as_rng, check_positive_int, check_symmetric_couplings, check_temperature
 from .gibbs import boltzmann, log_partition_function
+from .ising import greedy_colouring
 from .testing import enumerate_states
 
 __all__ = [
@@ -38,7 +39,6 @@ __all__ = [
     "sample_pbit_tanh",
     "bm_energy",
     "conditional_probability",
-    "greedy_coloring",
     "gibbs_sample",
     "ExactLaw",
     "exact_law",
@@ -163,30 +163,6 @@ def conditional_probability(W: ArrayLike, b: ArrayLike, m: ArrayLike, *, beta: f
     return special.expit(_beta(beta) * (hi - lo) * (m @ W + b))
 
 
-def greedy_coloring(W: ArrayLike) -> np.ndarray:
-    """Colour the coupling graph (edge where ``W[i, j] != 0``) so that no edge joins two units of one colour.
-
-    Welsh–Powell greedy order (largest degree first), each unit taking the smallest colour unused by its
-    coloured neighbours; uses at most max-degree + 1 colours (2 for a bipartite chain or grid in this order).
-    Returns int64 colours of shape (n,). Units of one colour are conditionally independent given the rest,
-    so they may be updated at once (chromatic Gibbs).
-
-    Examples
-    --------
-    >>> print(greedy_coloring([[0, 1, 0], [1, 0, 1], [0, 1, 0]]))
-    [1 0 1]
-    """
-    W = check_symmetric_couplings(W, "W")
-    adj = W != 0  # (n, n)
-    n = W.shape[0]
-    colors = np.full(n, -1, dtype=np.int64)
-    for i in np.argsort(-adj.sum(axis=1), kind="stable"):  # graph preprocessing, once per network
-        used = np.zeros(n + 1, dtype=bool)
-        used[colors[adj[i] & (colors >= 0)]] = True
-        colors[i] = int(np.argmin(used))
-    return colors
-
-
 def _clamp(clamp: Mapping[int, int] | None, n: int, values: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Boolean mask of clamped units and their values."""
     mask, vals = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int8)
@@ -231,7 +207,7 @@ def gibbs_sample(
         Source of randomness.
     schedule : {"systematic", "random", "chromatic", "synchronous"}
         ``"systematic"``: units 0..n-1 in order; ``"random"``: n updates of a uniformly chosen unit (a
-        different one per chain); ``"chromatic"``: all units of one colour of :func:`greedy_coloring` at once,
+        different one per chain); ``"chromatic"``: all units of one colour of :func:`thermoref.ising.greedy_colouring` at once,
         colour by colour. ``"synchronous"``: every unit at once from the previous state — the documented
         MISTAKE: its stationary law is not the Boltzmann law (:func:`synchronous_stationary_law`).
     values : (-1, 1) or (0, 1)
@@ -302,8 +278,8 @@ def gibbs_sample(
 def _groups(W: np.ndarray, schedule: str) -> list[np.ndarray]:
     n = W.shape[0]
     if schedule == "chromatic":
-        colors = greedy_coloring(W)
-        return [np.flatnonzero(colors == c) for c in range(colors.max() + 1)]
+        colours = greedy_colouring(W)
+        return [np.flatnonzero(colours == c) for c in range(colours.max() + 1)]
     if schedule == "synchronous":
         return [np.arange(n)]
     return [np.array([i]) for i in range(n)]
