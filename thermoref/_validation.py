@@ -61,6 +61,8 @@ def as_float_array(
         raise ValueError(f"{name}: expected at least {min_ndim} dimension(s), got shape {arr.shape}")
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name}: expected {ndim} dimension(s), got shape {arr.shape}")
+    if np.isfinite(arr).all():  # one pass in the common case
+        return arr
     if np.isnan(arr).any():
         raise ValueError(f"{name}: contains NaN")
     if not allow_pos_inf and np.isposinf(arr).any():

@@ -59,9 +59,12 @@ def _shifted_log_weights(z: np.ndarray, tau: np.ndarray, log_g: np.ndarray | Non
     ``z`` are logits (``-E``), ``tau`` one temperature per row (length 1 along ``axis``; entries 0 and inf
     allowed), ``log_g`` log-degeneracies or None. Validated inputs only.
     """
+    finite = np.isfinite(tau) & (tau > 0)
+    if log_g is None and finite.all() and np.isfinite(z).all():
+        # Fast path, the same arithmetic as below: max(x) is exactly 0 already.
+        return (z - np.max(z, axis=axis, keepdims=True)) / tau
     allowed = _allowed(z, log_g)
     z_top = np.max(np.where(allowed, z, -np.inf), axis=axis, keepdims=True)
-    finite = np.isfinite(tau) & (tau > 0)
     with np.errstate(over="ignore", under="ignore"):
         # z - z_top <= 0 on allowed levels, so the quotient can only underflow towards -inf: the right limit.
         scaled = (z - z_top) / np.where(finite, tau, 1.0)
@@ -92,8 +95,7 @@ def _prepare(z: ArrayLike, temperature: ArrayLike, axis: int, z_name: str, t_nam
     z = np.broadcast_to(z, shape)
     row_shape = shape[:axis % len(shape)] + (1,) + shape[axis % len(shape) + 1:]
     tau = np.broadcast_to(tau, row_shape)
-    allowed = z > -np.inf
-    if not allowed.any(axis=axis).all():
+    if not energies and not (z > -np.inf).any(axis=axis).all():
         raise ValueError(f"{z_name}: every entry of some row is -inf; the law is undefined")
     return z, tau, axis
 
