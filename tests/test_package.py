@@ -1,0 +1,63 @@
+"""The package's public surface and house rules, checked mechanically."""
+
+import importlib
+import inspect
+import io
+import pathlib
+import re
+import tokenize
+import tomllib
+
+import thermoref
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+MODULES = sorted(p.stem for p in (ROOT / "thermoref").glob("*.py") if not p.stem.startswith("_"))
+
+
+def test_every_exported_name_exists():
+    assert [n for n in thermoref.__all__ if not hasattr(thermoref, n)] == []
+    for name in MODULES:
+        mod = importlib.import_module(f"thermoref.{name}")
+        assert mod.__doc__ and len(mod.__doc__) > 80, f"thermoref.{name} needs a module docstring with its reference"
+        for public in getattr(mod, "__all__", []):
+            assert hasattr(mod, public), f"thermoref.{name}.__all__ lists missing {public}"
+
+
+def test_public_callables_have_docstrings():
+    undocumented = []
+    for name in MODULES:
+        mod = importlib.import_module(f"thermoref.{name}")
+        for public in getattr(mod, "__all__", []):
+            obj = getattr(mod, public)
+            if (inspect.isfunction(obj) or inspect.isclass(obj)) and not inspect.getdoc(obj):
+                undocumented.append(f"{name}.{public}")
+    assert undocumented == []
+
+
+def test_run_time_dependencies_are_numpy_and_scipy_only():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    deps = sorted(re.split(r"[<>=!~ ]", d)[0] for d in meta["project"]["dependencies"])
+    assert deps == ["numpy", "scipy"]
+    imported = set()
+    for path in (ROOT / "thermoref").glob("*.py"):
+        for line in path.read_text().splitlines():
+            m = re.match(r"\s*(?:from|import)\s+([A-Za-z_][\w]*)", line)
+            if m:
+                imported.add(m.group(1))
+    third_party = imported - {"numpy", "scipy", "__future__", "thermoref"} - set(__import__("sys").stdlib_module_names)
+    assert third_party == set(), f"package imports {third_party} (run time may need only numpy and scipy)"
+
+
+def _code_only(src: str) -> str:
+    """The source without strings and comments (docstrings may mention what the code must not do)."""
+    toks = tokenize.generate_tokens(io.StringIO(src).readline)
+    return " ".join(t.string for t in toks if t.type not in (tokenize.STRING, tokenize.COMMENT))
+
+
+def test_no_global_random_state_and_no_stubs():
+    bad = re.compile(r"np \. random \. (seed|rand|randn|randint|choice|normal|uniform|random) \(|default_rng \( \)")
+    for path in sorted((ROOT / "thermoref").glob("*.py")):
+        src = path.read_text()
+        assert not bad.search(_code_only(src)), f"{path.name} uses global or hidden random state"
+        assert "NotImplementedError" not in src, f"{path.name} has a stub"
+        assert src.count("\n") <= 600, f"{path.name} is longer than 600 lines: split the concept"
