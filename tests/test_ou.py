@@ -233,3 +233,23 @@ def test_stats_reference_sanity():
     """The scalar stationary law is N(b, D/2a): KS of exact long-time draws."""
     x = ou_sample(np.zeros(5000), 50.0, 2.0, 1.0, 1.0, rng=9)
     assert ks_test(x, stats.norm(1.0, 0.5).cdf).passed
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=50)
+@given(st.floats(0.01, 3.0), st.floats(0.01, 3.0), st.integers(0, 50))
+def test_chapman_kolmogorov_semigroup(s, t, seed):
+    """Sigma(s + t) = Sigma(t) + e^{-At} Sigma(s) e^{-A^T t} and means compose, for random non-normal drifts."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((3, 3)) + 0.5 * np.eye(3)  # not necessarily stable: the transition is still exact
+    D = np.eye(3) + 0.2 * np.ones((3, 3))
+    x0 = rng.standard_normal(3)
+    m_s, S_s = ou_mean_cov(x0, s, A, 0.3, D)
+    m_st, S_st = ou_mean_cov(x0, s + t, A, 0.3, D)
+    m_t, S_t = ou_mean_cov(m_s, t, A, 0.3, D)
+    P = linalg.expm(-A * t)
+    scale = np.abs(S_st).max()
+    np.testing.assert_allclose(m_t, m_st, rtol=1e-10, atol=1e-10 * np.abs(m_st).max())
+    np.testing.assert_allclose(S_t + P @ S_s @ P.T, S_st, rtol=0, atol=1e-10 * scale)
