@@ -5,7 +5,9 @@ relaxes from where it was, so successive keys are correlated and :math:`K` draws
 :math:`K_{\mathrm{eff}} = K/\tau_{\mathrm{int}}` independent ones. This module models that with one
 Metropolis chain per query row (all rows advanced together, one loop over chain steps), on the row's Gibbs
 law :math:`p_j \propto e^{\ell_j}` (energy :math:`E_j = -\ell_j` at :math:`kT = 1`), and measures the
-integrated autocorrelation time of the chain's energy trace with Sokal's automatic window.
+integrated autocorrelation time of the chain's energy trace with Sokal's automatic window
+(:func:`thermoref.mcmc.integrated_autocorrelation_times`, the project's convention
+:math:`\tau_{\mathrm{int}} = 1 + 2\sum_{t\ge1}\rho(t)`).
 
 References: Metropolis et al., J. Chem. Phys. 21, 1087 (1953); Sokal, "Monte Carlo methods in statistical
 mechanics: foundations and new algorithms" (1997), §3; Madras & Sokal, J. Stat. Phys. 50, 109 (1988).
@@ -18,9 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array, as_rng, check_axis, check_positive_int
+from ._validation import as_float_array, as_rng, check_positive_int
+from .mcmc import integrated_autocorrelation_times
 
-__all__ = ["ChainSamples", "metropolis_keys", "integrated_autocorrelation_time"]
+__all__ = ["ChainSamples", "metropolis_keys"]
 
 _PROPOSALS = ("uniform", "local")
 
@@ -36,8 +39,8 @@ class ChainSamples:
     acceptance_rate : ndarray of shape (..., T)
         Fraction of accepted proposals over warm-up and sampling.
     tau_int : ndarray of shape (..., T)
-        Integrated autocorrelation time (in kept steps) of the energy trace :math:`\\ell_{j_t}`
-        (``inf`` on fully masked rows).
+        Integrated autocorrelation time :math:`1 + 2\\sum_{t\\ge1}\\rho(t)` (in kept steps, 1 for independent
+        keys) of the energy trace :math:`\\ell_{j_t}` (``inf`` on fully masked rows).
     ess : ndarray of shape (..., T)
         Effective sample size :math:`K/\\tau_{\\mathrm{int}}` (0 on fully masked rows).
     """
@@ -46,60 +49,6 @@ class ChainSamples:
     acceptance_rate: np.ndarray
     tau_int: np.ndarray
     ess: np.ndarray
-
-
-def integrated_autocorrelation_time(x: ArrayLike, axis: int = -1, c: float = 5.0) -> np.ndarray:
-    r"""Integrated autocorrelation time of each series along ``axis``, with Sokal's automatic window.
-
-    Parameters
-    ----------
-    x : array_like of shape (..., n)
-        Time series (one per leading index), ``n >= 2``.
-    axis : int
-        The time axis.
-    c : float
-        Window constant: the window is the smallest :math:`M` with :math:`M \ge c\,\hat\tau(M)`.
-
-    Returns
-    -------
-    ndarray of shape (...)
-        :math:`\hat\tau_{\mathrm{int}} \ge` a small positive number; ``1.0`` for a constant series (no
-        information on mixing: callers decide what a constant trace means).
-
-    Notes
-    -----
-    :math:`\tau_{\mathrm{int}} = 1 + 2\sum_{t\ge1}\rho(t)`, so that :math:`\mathrm{Var}(\bar x) \approx
-    \tau_{\mathrm{int}}\,\sigma^2/n`; independent draws have :math:`\tau_{\mathrm{int}} = 1`. The
-    autocovariance is computed for all series at once by FFT (zero-padded, biased estimator).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from thermoref.attention_chain import integrated_autocorrelation_time
-    >>> x = np.random.default_rng(0).standard_normal((4, 4000))
-    >>> bool(np.all(np.abs(integrated_autocorrelation_time(x) - 1) < 0.2))
-    True
-    """
-    x = as_float_array(x, "x", min_ndim=1)
-    axis = check_axis(axis, x.ndim)
-    if x.shape[axis] < 2:
-        raise ValueError(f"x: need at least 2 points along axis {axis}, got {x.shape[axis]}")
-    if not (np.isfinite(c) and c > 0):
-        raise ValueError(f"c: must be positive, got {c!r}")
-    x = np.moveaxis(x, axis, -1)  # (..., n)
-    n = x.shape[-1]
-    y = x - x.mean(axis=-1, keepdims=True)
-    f = np.fft.rfft(y, n=2 * n, axis=-1)
-    acov = np.fft.irfft(f * np.conj(f), n=2 * n, axis=-1)[..., :n] / n  # (..., n) lags 0..n-1
-    var = acov[..., :1]
-    flat = var[..., 0] <= 1e-14 * np.maximum(np.mean(x**2, axis=-1), 1e-300)
-    rho = acov / np.where(flat[..., None], 1.0, var)  # (..., n)
-    taus = 2.0 * np.cumsum(rho, axis=-1) - 1.0  # tau(M) = 1 + 2 sum_{t=1}^{M} rho(t), for M = 0..n-1
-    M = np.arange(n)
-    ok = M >= c * taus  # (..., n)
-    first = np.where(ok.any(axis=-1), np.argmax(ok, axis=-1), n - 1)
-    tau = np.take_along_axis(taus, first[..., None], axis=-1)[..., 0]
-    return np.where(flat, 1.0, np.maximum(tau, 1.0 / n))
 
 
 def _metropolis_step(state, ell, rng, proposal, allowed_count):
@@ -192,7 +141,7 @@ def metropolis_keys(
     masked_rows = allowed_count == 0
     if n_samples >= 2:
         trace = np.take_along_axis(np.where(allowed, ell, 0.0), kept, axis=-1)  # (..., T, K)
-        tau = integrated_autocorrelation_time(trace)
+        tau = integrated_autocorrelation_times(trace, axis=-1)  # (..., T); 1.0 for a constant trace
         moved = np.ptp(trace, axis=-1) > 0
         spread = np.max(np.where(allowed, ell, -np.inf), axis=-1) > np.min(np.where(allowed, ell, np.inf), axis=-1)
         tau = np.where(~moved & spread, float(n_samples), tau)

@@ -1,10 +1,12 @@
 r"""Error bars for Markov-chain averages: autocorrelation, integrated autocorrelation time, blocking.
 
 A Markov chain's successive states are correlated, so the variance of a time average of :math:`N` draws is
-not :math:`\sigma^2/N` but :math:`2\tau_{\rm int}\sigma^2/N` with the integrated autocorrelation time
-:math:`\tau_{\rm int} = \tfrac12 + \sum_{t\ge1}\rho(t)`. These functions estimate :math:`\rho`,
-:math:`\tau_{\rm int}` (Sokal's self-consistent window) and the standard error of a mean by blocking
-(Flyvbjerg–Petersen), for one chain or many independent chains on the trailing axes.
+not :math:`\sigma^2/N` but :math:`\tau_{\rm int}\sigma^2/N` with the integrated autocorrelation time
+:math:`\tau_{\rm int} = 1 + 2\sum_{t\ge1}\rho(t)` (1 for independent draws; :math:`N/\tau_{\rm int}` is the
+effective sample size). This is the one convention of the whole project; Sokal's notes use
+:math:`\tfrac12 + \sum_{t\ge1}\rho(t)`, half of it. These functions estimate :math:`\rho`,
+:math:`\tau_{\rm int}` (Sokal's self-consistent window), pooled over independent chains or per series, and the
+standard error of a mean by blocking (Flyvbjerg–Petersen).
 
 References: Sokal, A. D. (1997) "Monte Carlo methods in statistical mechanics: foundations and new
 algorithms", in Functional Integration (Springer), §3; Madras, N. & Sokal, A. D. (1988) J. Stat. Phys. 50,
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array
+from ._validation import as_float_array, check_axis
 
 __all__ = [
     "AutocorrelationTime",
@@ -26,16 +28,50 @@ __all__ = [
     "autocorrelation",
     "blocking",
     "integrated_autocorrelation_time",
+    "integrated_autocorrelation_times",
     "mean_and_error",
 ]
 
 
-def _series(x: ArrayLike) -> np.ndarray:
+def _series(x: ArrayLike, min_steps: int = 4) -> np.ndarray:
     """Time series as float64 (n_steps, n_chains)."""
     a = as_float_array(x, "x", min_ndim=1)
-    if a.shape[0] < 4:
-        raise ValueError(f"x: need at least 4 time steps on axis 0, got shape {a.shape}")
+    if a.shape[0] < min_steps:
+        raise ValueError(f"x: need at least {min_steps} time steps on axis 0, got shape {a.shape}")
     return a.reshape(a.shape[0], -1)
+
+
+def _check_c(c: float) -> float:
+    c = float(as_float_array(c, "c"))
+    if not c > 0:
+        raise ValueError(f"c: must be positive, got {c!r}")
+    return c
+
+
+def _autocovariance(d: np.ndarray) -> np.ndarray:
+    """Autocovariance of every column of a centred (n, m) array at lags 0..n-1, by zero-padded FFT.
+
+    :math:`C(t) = \\frac{1}{n-t}\\sum_{s=0}^{n-1-t} d_s d_{s+t}`; returns shape (n, m).
+    """
+    n = d.shape[0]
+    size = 1 << int(np.ceil(np.log2(2 * n)))  # >= 2n: no circular wrap-around
+    f = np.fft.rfft(d, n=size, axis=0)  # (size // 2 + 1, m)
+    return np.fft.irfft(f.real**2 + f.imag**2, n=size, axis=0)[:n] / (n - np.arange(n))[:, None]  # (n, m)
+
+
+def _sokal_window(rho: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sokal's self-consistent window for every column of rho (n, m), rho[0] = 1.
+
+    Returns tau (m,) floored at 1/n, window (m,) and converged (m,): the window is the smallest W >= 1 with
+    W >= c tau(W), tau(W) = 1 + 2 sum_{t=1}^{W} rho(t); the last lag n - 1 if there is none.
+    """
+    n = rho.shape[0]
+    taus = 1.0 + 2.0 * np.cumsum(rho[1:], axis=0)  # (n - 1, m); taus[W - 1] = tau(W)
+    ok = np.arange(1, n)[:, None] >= c * taus  # (n - 1, m)
+    converged = ok.any(axis=0)  # (m,)
+    window = np.where(converged, np.argmax(ok, axis=0) + 1, n - 1)  # (m,)
+    tau = np.take_along_axis(taus, (window - 1)[None, :], axis=0)[0]  # (m,)
+    return np.maximum(tau, 1.0 / n), window, converged
 
 
 def autocorrelation(x: ArrayLike) -> np.ndarray:
@@ -59,13 +95,9 @@ def autocorrelation(x: ArrayLike) -> np.ndarray:
     :math:`\rho = C/C(0)`. A constant series has no defined :math:`\rho`: a ``ValueError`` is raised.
     """
     a = _series(x)
-    n = a.shape[0]
-    d = a - a.mean()  # (n, chains)
-    size = 1 << int(np.ceil(np.log2(2 * n)))
-    f = np.fft.rfft(d, n=size, axis=0)
-    acov = np.fft.irfft(f * np.conj(f), n=size, axis=0)[:n].mean(axis=1) / (n - np.arange(n))  # (n,)
-    if not acov[0] > 0:
+    if np.all(a == a[0, 0]):
         raise ValueError("x: the series is constant; its autocorrelation is undefined")
+    acov = _autocovariance(a - a.mean()).mean(axis=1)  # (n,)
     return acov / acov[0]
 
 
@@ -76,13 +108,14 @@ class AutocorrelationTime:
     Attributes
     ----------
     tau : float
-        :math:`\\tau_{\\rm int} = 1/2 + \\sum_{t=1}^{W}\\rho(t)` (in steps; 1/2 for independent draws).
+        :math:`\\tau_{\\rm int} = 1 + 2\\sum_{t=1}^{W}\\rho(t)` in steps (1 for independent draws), so that
+        a chain of :math:`N` steps is worth :math:`N/\\tau_{\\rm int}` independent draws.
     window : int
         The window :math:`W`, the smallest with :math:`W \\ge c\\,\\tau(W)`.
     converged : bool
-        False if no such window exists in the series (too short: tau is then a lower bound).
+        False if no such window exists in the series (too short: tau is then unreliable, usually too small).
     std_error : float
-        Madras–Sokal error :math:`\\tau\\sqrt{2(2W+1)/(N_{\\rm eff})}`, N_eff = steps × chains.
+        Madras–Sokal error :math:`\\tau\\sqrt{2(2W+1)/N}`, :math:`N` = steps × chains.
     """
 
     tau: float
@@ -92,14 +125,15 @@ class AutocorrelationTime:
 
 
 def integrated_autocorrelation_time(x: ArrayLike, *, c: float = 5.0) -> AutocorrelationTime:
-    r"""Integrated autocorrelation time of a series (or many independent chains) with Sokal's window.
+    r"""Integrated autocorrelation time of a series, pooled over independent chains, with Sokal's window.
 
     Parameters
     ----------
     x : array_like of shape (n_steps, ...)
-        Time on axis 0, independent chains on the other axes.
+        Time on axis 0 (at least 4 steps), independent chains of the same process on the other axes; they are
+        pooled into one estimate. For one estimate per series use :func:`integrated_autocorrelation_times`.
     c : float
-        Window constant (Sokal recommends 4–10 for roughly exponential decay).
+        Window constant.
 
     Returns
     -------
@@ -107,9 +141,13 @@ def integrated_autocorrelation_time(x: ArrayLike, *, c: float = 5.0) -> Autocorr
 
     Notes
     -----
-    :math:`\hat\tau(W) = \tfrac12 + \sum_{t=1}^{W}\hat\rho(t)`; the window is the smallest :math:`W` with
-    :math:`W \ge c\,\hat\tau(W)`, balancing the bias of a short window against the noise of a long one.
-    The variance of a mean of :math:`N` steps is then :math:`2\tau\,\mathrm{Var}(x)/N`.
+    :math:`\hat\tau(W) = 1 + 2\sum_{t=1}^{W}\hat\rho(t)` with :math:`\hat\rho` from :func:`autocorrelation`;
+    the window is the smallest :math:`W` with :math:`W \ge c\,\hat\tau(W)`, balancing the bias of a short
+    window against the noise of a long one. With this normalization :math:`c = 5` is Sokal's :math:`c = 10`
+    in his :math:`\tfrac12 + \sum\rho` convention (he recommends 4–10 for roughly exponential decay); the
+    truncation bias is of order :math:`e^{-W/\tau_{\exp}}`. The variance of a mean of :math:`N` steps is
+    :math:`\tau_{\rm int}\,\mathrm{Var}(x)/N`: the effective sample size is :math:`N/\tau_{\rm int}`.
+    The estimate is floored at :math:`1/n` (n steps) so that it stays positive.
 
     Examples
     --------
@@ -119,23 +157,69 @@ def integrated_autocorrelation_time(x: ArrayLike, *, c: float = 5.0) -> Autocorr
     >>> x = np.zeros((20000, 8)); a = 0.8
     >>> for t in range(1, 20000):
     ...     x[t] = a * x[t - 1] + rng.standard_normal(8)
-    >>> r = integrated_autocorrelation_time(x)  # exact (1 + a)/(2(1 - a)) = 4.5
+    >>> r = integrated_autocorrelation_time(x)  # exact (1 + a)/(1 - a) = 9
     >>> print(f"{r.tau:.2f} +- {r.std_error:.2f}")
-    4.38 +- 0.10
+    8.69 +- 0.29
     """
-    c = float(as_float_array(c, "c"))
-    if not c > 0:
-        raise ValueError(f"c: must be positive, got {c!r}")
+    c = _check_c(c)
     a = _series(x)
     rho = autocorrelation(a)
-    tau_w = 0.5 + np.cumsum(rho[1:])  # tau_w[W - 1] = tau(W)
-    W = np.arange(1, rho.size)
-    ok = W >= c * tau_w
-    converged = bool(ok.any())
-    w = int(W[np.argmax(ok)]) if converged else int(W[-1])
-    tau = float(tau_w[w - 1])
-    n_eff = a.shape[0] * a.shape[1]
-    return AutocorrelationTime(tau, w, converged, float(abs(tau) * np.sqrt(2 * (2 * w + 1) / n_eff)))
+    tau, w, converged = _sokal_window(rho[:, None], c)
+    tau, w = float(tau[0]), int(w[0])
+    return AutocorrelationTime(tau, w, bool(converged[0]), tau * float(np.sqrt(2 * (2 * w + 1) / a.size)))
+
+
+def integrated_autocorrelation_times(x: ArrayLike, *, axis: int = 0, c: float = 5.0) -> np.ndarray:
+    r"""Integrated autocorrelation time of every series along ``axis`` separately, with Sokal's window.
+
+    Parameters
+    ----------
+    x : array_like of shape (..., n_steps, ...)
+        Time series, time on ``axis`` (at least 2 steps); every other index is a separate series.
+    axis : int
+        The time axis.
+    c : float
+        Window constant (the same rule as :func:`integrated_autocorrelation_time`).
+
+    Returns
+    -------
+    ndarray of shape x.shape without ``axis``
+        :math:`\hat\tau_{\rm int}` of each series, in steps, at least :math:`1/n`. A constant series gives
+        exactly ``1.0``: it carries no information on mixing, and 1 is the value of draws from a point mass
+        (every draw is exact). Callers that know the law is not a point mass must treat a constant series
+        as unmixed themselves (as :func:`thermoref.attention_chain.metropolis_keys` does).
+
+    Notes
+    -----
+    Each series is centred on its own mean and gets its own autocovariance, window and
+    :math:`\hat\tau(W) = 1 + 2\sum_{t=1}^{W}\hat\rho(t)`: the same estimator as
+    :func:`integrated_autocorrelation_time` applied to that series alone, for all series at once (no loop).
+    The relative error of each is about :math:`\sqrt{2(2W+1)/n}`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thermoref.mcmc import integrated_autocorrelation_times
+    >>> x = np.random.default_rng(0).standard_normal((4, 4000))  # 4 series of independent draws
+    >>> print(np.round(integrated_autocorrelation_times(x, axis=1), 2))
+    [0.97 1.09 0.99 0.89]
+    >>> print(integrated_autocorrelation_times(np.ones((10, 2))))
+    [1. 1.]
+    """
+    c = _check_c(c)
+    a = as_float_array(x, "x", min_ndim=1)
+    axis = check_axis(axis, a.ndim)
+    n = a.shape[axis]
+    if n < 2:
+        raise ValueError(f"x: need at least 2 time steps along axis {axis}, got shape {a.shape}")
+    s = np.moveaxis(a, axis, 0)  # (n, ...)
+    batch = s.shape[1:]
+    s = s.reshape(n, -1)  # (n, m)
+    constant = np.all(s == s[:1], axis=0)  # (m,)
+    d = np.where(constant, 0.0, s - s.mean(axis=0))  # (n, m)
+    acov = _autocovariance(d)  # (n, m)
+    tau, _, _ = _sokal_window(acov / np.where(constant, 1.0, acov[0]), c)  # (m,)
+    return np.where(constant, 1.0, tau).reshape(batch)
 
 
 @dataclass(frozen=True)
@@ -172,7 +256,9 @@ def blocking(x: ArrayLike, *, min_blocks: int = 16) -> BlockingResult:
     At level :math:`k` the series is cut into blocks of :math:`2^k` steps; once blocks are longer than the
     correlation time their means are independent and :math:`\mathrm{se}_k = s_k/\sqrt{n_k}` (sample standard
     deviation of the :math:`n_k` block means) reaches a plateau, the standard error of the overall mean.
-    Each :math:`\mathrm{se}_k` carries a relative error :math:`1/\sqrt{2(n_k-1)}`.
+    Each :math:`\mathrm{se}_k` carries a relative error :math:`1/\sqrt{2(n_k-1)}`. On the plateau
+    :math:`\mathrm{se}^2 = \tau_{\rm int}\,\mathrm{Var}(x)/N`, an estimate of :math:`\tau_{\rm int}`
+    independent of :func:`integrated_autocorrelation_time`.
     """
     a = _series(x)
     sizes, ses, errs = [], [], []
@@ -193,7 +279,7 @@ def blocking(x: ArrayLike, *, min_blocks: int = 16) -> BlockingResult:
 
 
 def mean_and_error(x: ArrayLike, *, c: float = 5.0) -> tuple[float, float]:
-    r"""Mean of a chain (or many chains) and its standard error :math:`\sqrt{2\tau_{\rm int}\,\mathrm{Var}(x)/N}`.
+    r"""Mean of a chain (or many chains) and its standard error :math:`\sqrt{\tau_{\rm int}\,\mathrm{Var}(x)/N}`.
 
     Parameters
     ----------
@@ -201,9 +287,15 @@ def mean_and_error(x: ArrayLike, *, c: float = 5.0) -> tuple[float, float]:
         Time on axis 0, independent chains on the others; :math:`N` counts all steps of all chains.
     c : float
         Sokal window constant for :func:`integrated_autocorrelation_time`.
+
+    Returns
+    -------
+    mean, std_error : float
+        The error uses :math:`\max(\tau_{\rm int}, 1)`: an estimate below 1 (anticorrelated or noisy) never
+        makes the error bar smaller than that of independent draws. A constant series has error 0.
     """
     a = _series(x)
-    if not a.std() > 0:
-        return float(a.mean()), 0.0
+    if np.all(a == a[0, 0]):
+        return float(a[0, 0]), 0.0
     tau = integrated_autocorrelation_time(a, c=c).tau
-    return float(a.mean()), float(np.sqrt(max(2 * tau, 1.0) * a.var() / a.size))
+    return float(a.mean()), float(np.sqrt(max(tau, 1.0) * a.var() / a.size))
