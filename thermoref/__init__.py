@@ -68,7 +68,7 @@ from .gibbs import (
 )
 from .ising import IsingModel, block_gibbs, simulated_annealing
 from .lattice import checkerboard_gibbs, lattice_energy, magnetization
-from .mcmc import integrated_autocorrelation_time
+from .mcmc import integrated_autocorrelation_time, integrated_autocorrelation_times
 from .mixture import pmog_sample, pmog_stationary
 from .onsager import kaufman_log_partition_function, onsager_energy, onsager_magnetization, onsager_specific_heat
 from .ou import ou_mean_cov, ou_sample, ou_stationary, ou_trajectory
@@ -97,7 +97,7 @@ __all__ = [
     # Ising machines
     "IsingModel", "block_gibbs", "simulated_annealing", "checkerboard_gibbs", "lattice_energy", "magnetization",
     "kaufman_log_partition_function", "onsager_energy", "onsager_magnetization", "onsager_specific_heat",
-    "integrated_autocorrelation_time",
+    "integrated_autocorrelation_time", "integrated_autocorrelation_times",
     # attention
     "attention_logits", "blended_attention", "causal_mask", "sampled_attention", "softmax_attention",
     "potts_gibbs", "potts_marginals",
