@@ -10,7 +10,8 @@ Usage::
 
     python benchmarks/bench_ou.py [--points 2000] [--repeats 3]
 
-Timings are wall-clock medians on this machine (modeled physical time plays no role here).
+Timings are wall-clock medians over interleaved repeats on this machine (modeled physical time plays no role
+here).
 """
 
 from __future__ import annotations
@@ -27,14 +28,17 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from thermoref.ou import ou_trajectory  # noqa: E402
 
 
-def _median_rate(fn, points: int, repeats: int) -> float:
-    fn()  # warm-up (JIT compilation for thermox, caches for NumPy)
-    times = []
+def _interleaved_rates(fns, points: int, repeats: int) -> list[float]:
+    """Median points/s of each callable, timed in alternation so that machine load hits all of them alike."""
+    for fn in fns:
+        fn()  # warm-up (JIT compilation for thermox, caches for NumPy)
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return points / statistics.median(times)
+        for fn, acc in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            acc.append(time.perf_counter() - t0)
+    return [points / statistics.median(acc) for acc in times]
 
 
 def problems(points: int):
@@ -55,7 +59,7 @@ def problems(points: int):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--points", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
     try:
         import jax
@@ -70,13 +74,14 @@ def main(argv=None) -> int:
         x0 = np.zeros(n)
         points = args.points if "irregular" not in name else min(args.points, 200)
         ts = ts[:points]
-        ours = _median_rate(lambda: ou_trajectory(x0, ts, A, b, D, rng=1), points, args.repeats)
-        theirs = float("nan")
+        fns = [lambda: ou_trajectory(x0, ts, A, b, D, rng=1)]
         if thermox is not None:
             Aj = jnp.asarray(np.diag(A) if A.ndim == 1 else A)
             Dj, bj, x0j, tsj = jnp.asarray(np.diag(D) if D.ndim == 1 else D), jnp.asarray(b), jnp.asarray(x0), jnp.asarray(ts)
             key = jax.random.PRNGKey(0)
-            theirs = _median_rate(lambda: thermox.sample(key, tsj, x0j, Aj, bj, Dj).block_until_ready(), points, args.repeats)
+            fns.append(lambda: thermox.sample(key, tsj, x0j, Aj, bj, Dj).block_until_ready())
+        rates = _interleaved_rates(fns, points, args.repeats)
+        ours, theirs = rates[0], (rates[1] if len(rates) > 1 else float("nan"))
         rows.append((name, points, ours, theirs))
     print(f"{'case':28s} {'points':>7s} {'thermoref pts/s':>16s} {'thermox pts/s':>14s} {'ratio':>8s}")
     for name, points, ours, theirs in rows:

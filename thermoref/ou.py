@@ -54,9 +54,12 @@ def _check_system(A: ArrayLike, b: ArrayLike, D: ArrayLike) -> tuple[np.ndarray,
     if D.ndim == 2:
         if not np.allclose(D, D.T, rtol=1e-12, atol=0.0):
             raise ValueError("D: the diffusion matrix must be symmetric")
-        w = np.linalg.eigvalsh(D)
-        if w[0] < -1e-12 * max(1.0, abs(w[-1])):
-            raise ValueError(f"D: the diffusion matrix must be positive semidefinite, smallest eigenvalue {w[0]!r}")
+        try:
+            np.linalg.cholesky(D)  # positive definite: the common case, 3x cheaper than eigenvalues
+        except np.linalg.LinAlgError:
+            w = np.linalg.eigvalsh(D)
+            if w[0] < -1e-12 * max(1.0, abs(w[-1])):
+                raise ValueError(f"D: the diffusion matrix must be positive semidefinite, smallest eigenvalue {w[0]!r}") from None
     elif (D < 0).any():
         raise ValueError("D: diffusion must be non-negative")
     return A, b, D
@@ -192,6 +195,8 @@ def ou_mean_cov(x0: ArrayLike, t: float, A: ArrayLike, b: ArrayLike, D: ArrayLik
 
 def _psd_factor(S: np.ndarray) -> np.ndarray:
     """A factor L with L L^T = S for a symmetric positive semidefinite S (Cholesky, else eigen)."""
+    if not S.any():
+        return np.zeros_like(S)
     try:
         return np.linalg.cholesky(S)
     except np.linalg.LinAlgError:
