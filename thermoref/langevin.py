@@ -234,6 +234,13 @@ def mala(x0: ArrayLike, n_steps: int, *, kT: ArrayLike, dt: float, rng, J2: Arra
     Proposal :math:`y = x - V'(x)h + \sqrt{2kTh}z`, accepted with probability
     :math:`\min\{1, e^{-(V(y)-V(x))/kT}q(x\mid y)/q(y\mid x)\}`, :math:`q(y\mid x) \propto
     e^{-(y-x+V'(x)h)^2/(4kTh)}`: detailed balance with respect to :math:`e^{-V/kT}` at every :math:`h`.
+
+    Examples
+    --------
+    >>> from thermoref.langevin import mala
+    >>> x, acc = mala(np.zeros(1000), 50, kT=0.5, dt=0.3, rng=0, J2=1.0)
+    >>> x.shape, bool(0.5 < acc < 1.0)
+    ((1000,), True)
     """
     rng = as_rng(rng)
     J2, J3, J4, I = _coeffs(J2, J3, J4, I)
@@ -287,6 +294,12 @@ def mean_first_passage_time(a: float, c: float, *, kT: float, J2: float = 1.0, J
     Notes
     -----
     :math:`T(a\to c) = \frac{1}{kT}\int_a^c e^{V(y)/kT}\int_{-\infty}^y e^{-V(z)/kT}dz\,dy`.
+
+    Examples
+    --------
+    >>> from thermoref.langevin import mean_first_passage_time
+    >>> print(f"{mean_first_passage_time(-1.0, 1.0, kT=0.25, J2=-1.0, J4=1.0):.4f}")
+    14.2777
     """
     law = stationary_law(kT=kT, J2=J2, J3=J3, J4=J4, I=I, n_grid=n_grid)
     if not a < c:
@@ -360,6 +373,13 @@ def parallel_tempering(x0: ArrayLike, kTs: ArrayLike, n_rounds: int, *, dt: floa
     Pairs :math:`(r, r+1)` (even :math:`r` on even rounds, odd on odd rounds) swap states with probability
     :math:`\min\{1, e^{(1/kT_r - 1/kT_{r+1})(V(x_r) - V(x_{r+1}))}\}`, which keeps the product law
     :math:`\prod_r e^{-V(x_r)/kT_r}` invariant, so every column samples its own temperature's law.
+
+    Examples
+    --------
+    >>> from thermoref.langevin import parallel_tempering
+    >>> res = parallel_tempering(np.zeros((100, 3)), [0.1, 0.3, 1.0], 20, dt=0.1, rng=0, J2=-1.0, J4=1.0)
+    >>> res.samples.shape, res.swap_acceptance.shape
+    ((20, 100, 3), (2,))
     """
     rng = as_rng(rng)
     kTs = check_temperature(kTs, "kTs", allow_zero=False, allow_inf=False)

@@ -81,7 +81,14 @@ def _check_mixture(logits, means, variances, relax_rate, switch_rate):
 
 
 def mixture_pdf(x: ArrayLike, logits: ArrayLike, means: ArrayLike, variances: ArrayLike) -> np.ndarray:
-    r"""Target density :math:`\sum_k p_k\,N(x;\mu_k,\sigma_k^2)`, :math:`p = \mathrm{softmax}(\text{logits})`."""
+    r"""Target density :math:`\sum_k p_k\,N(x;\mu_k,\sigma_k^2)`, :math:`p = \mathrm{softmax}(\text{logits})`.
+
+    Examples
+    --------
+    >>> from thermoref.mixture import mixture_pdf
+    >>> print(np.round(mixture_pdf([0.0], [0.0, 0.0], [-1.0, 1.0], [1.0, 1.0]), 6))
+    [0.241971]
+    """
     p, means, variances, _, _ = _check_mixture(logits, means, variances, 1.0, 0.0)
     x = as_float_array(x, "x")[..., None]  # (..., 1)
     return np.sum(p * np.exp(-0.5 * (x - means) ** 2 / variances) / np.sqrt(2 * np.pi * variances), axis=-1)
@@ -194,6 +201,13 @@ def pmog_moments(t: float, x0: float, mode0_probs: ArrayLike, logits: ArrayLike,
         \dot m^{(2)}_k = 2a_k(\mu_k m^{(1)}_k + \sigma_k^2\pi_k - m^{(2)}_k) + r(p_k\textstyle\sum_j m^{(2)}_j - m^{(2)}_k),
 
     a linear system solved by :math:`v(s) = e^{Gs}v(0)`. Modes with zero weight report NaN moments.
+
+    Examples
+    --------
+    >>> from thermoref.mixture import pmog_moments
+    >>> law = pmog_moments(1.0, 0.0, [1.0, 0.0], [0.0, 0.0], [-1.0, 1.0], [0.5, 0.5], switch_rate=0.5)
+    >>> print(np.round(law.weights, 6))
+    [0.803265 0.196735]
     """
     p, means, variances, a, r = _check_mixture(logits, means, variances, relax_rate, switch_rate)
     q0 = as_float_array(mode0_probs, "mode0_probs", ndim=1)

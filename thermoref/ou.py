@@ -259,6 +259,12 @@ def ou_trajectory(x0: ArrayLike, ts: ArrayLike, A: ArrayLike, b: ArrayLike, D: A
     -----
     Exact for every grid: :math:`x_{k} = b + e^{-A\Delta_k}(x_{k-1}-b) + \Sigma(\Delta_k)^{1/2} z_k`. For a full
     drift, steps equal to a relative :math:`2^{-40}` of the horizon share one transition matrix.
+
+    Examples
+    --------
+    >>> from thermoref.ou import ou_trajectory
+    >>> ou_trajectory(np.zeros((5, 2)), [0.5, 1.0, 1.5], [[1.0, 1.0], [0.0, 1.5]], 0.0, 2.0, rng=0).shape
+    (3, 5, 2)
     """
     rng = as_rng(rng)
     A, b, D = _check_system(A, b, D)
@@ -348,6 +354,12 @@ def ou_autocovariance(lags: ArrayLike, A: ArrayLike, D: ArrayLike, *, tau0: floa
     -------
     ndarray of shape (L, *cov.shape)
         Elementwise drifts: per-coordinate autocovariances; full drifts: (L, n, n) matrices.
+
+    Examples
+    --------
+    >>> from thermoref.ou import ou_autocovariance
+    >>> print(np.round(ou_autocovariance([0.0, 1.0], 1.0, 2.0), 6))
+    [1.       0.367879]
     """
     _, cov = ou_stationary(A, 0.0, D)
     A = as_float_array(A, "A")
@@ -366,6 +378,12 @@ def ou_euler_maruyama(x0: ArrayLike, dt: float, n_steps: int, A: ArrayLike, b: A
 
     Returns an ndarray of shape (n_steps, *x0.shape): the state after each step. Biased: see
     :func:`em_stationary_variance`.
+
+    Examples
+    --------
+    >>> from thermoref.ou import ou_euler_maruyama
+    >>> ou_euler_maruyama(np.zeros(4), 0.1, 10, 1.0, 0.0, 2.0, rng=0).shape
+    (10, 4)
     """
     rng = as_rng(rng)
     A, b, D = _check_system(A, b, D)

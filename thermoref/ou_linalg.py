@@ -147,6 +147,13 @@ def ou_inverse(A: ArrayLike, *, t_f: float, dt: float, rng, n_devices: int = 1, 
 
     With drift :math:`-Ax` and :math:`D = 2I` the stationary covariance solves :math:`A\Sigma + \Sigma A = 2I`,
     that is :math:`\Sigma = A^{-1}`. ``running`` has shape (m, n, n).
+
+    Examples
+    --------
+    >>> from thermoref.ou_linalg import ou_inverse
+    >>> r = ou_inverse([[2.0, 0.0], [0.0, 4.0]], t_f=50.0, dt=0.5, n_devices=200, burn_in=5.0, rng=0)
+    >>> bool(np.allclose(r.estimate, [[0.5, 0.0], [0.0, 0.25]], atol=0.05))
+    True
     """
     rng = as_rng(rng)
     A = _check_spd(A)
@@ -164,6 +171,12 @@ def ou_solve_mse(A: ArrayLike, t_f: ArrayLike, dt: float, *, tau0: float = 1.0) 
     :math:`\frac{1}{\lambda m^2}\left[m\frac{1+\rho}{1-\rho} - \frac{2\rho(1-\rho^m)}{(1-\rho)^2}\right]`,
     which tends to :math:`2/(\lambda^2 t_f)` for :math:`h \to 0`. Summing over modes gives
     :math:`\approx 2\,\mathrm{tr}(A^{-2})/t_f`.
+
+    Examples
+    --------
+    >>> from thermoref.ou_linalg import ou_solve_mse
+    >>> print(f"{float(ou_solve_mse([[1.0]], 100.0, 1e-3)):.6f}")
+    0.019800
     """
     A = _check_spd(A)
     h = float(_check_time(dt, tau0, "dt"))
