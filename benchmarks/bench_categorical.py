@@ -5,7 +5,7 @@ each method of ``thermoref.sampling.sample_categorical`` and for the loop, and t
 loop baseline is timed on a subset of rows and scaled linearly (each row is an independent, identical-cost
 call), which the output states. Wall-clock times on a shared machine: best of a few repeats.
 
-Run: ``/work/venv/bin/python benchmarks/bench_categorical.py``
+Run: ``python benchmarks/bench_categorical.py``
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ slow phase of a shared machine hits all of them), the medians of:
 * ``tuned``: :func:`thermoref.lattice.checkerboard_gibbs` (the package's fast path);
 * ``straightforward``: :func:`thermoref.lattice.checkerboard_gibbs_reference` (int8, ``np.roll``, float64
   ``exp``, one full-lattice ``rng.random`` per colour, ``np.where``);
-* ``uniforms``: ``rng.random(out=u, dtype=np.float32)`` alone, one float32 uniform per spin update (the bound
-  the tuned sweep is compared with);
+* ``uniforms``: ``rng.random(out=u, dtype=np.float32)`` alone, one float32 uniform per spin update (the
+  bound the issue states the target against);
+* ``words``: ``rng.bit_generator.random_raw`` alone, one raw 32-bit word per spin update: what the tuned sweep
+  actually consumes, hence its true bound;
 * ``thrml``: the JAX library thrml's block Gibbs on the same periodic lattice with the two checkerboard
   blocks, compiled, timed after ``block_until_ready`` (setup and compile times are reported separately);
   skipped with "thrml not installed" when it is missing.
@@ -72,7 +74,14 @@ def make_numpy_runners(shape):
             rng.random(out=u, dtype=np.float32)
         return n * size / (time.perf_counter() - t0)
 
-    return {"tuned": tuned, "straightforward": straightforward, "uniforms": uniforms}
+    def words():
+        n = sweeps("uniforms")
+        t0 = time.perf_counter()
+        for _ in range(n):
+            rng.bit_generator.random_raw((size + 1) // 2)
+        return n * size / (time.perf_counter() - t0)
+
+    return {"tuned": tuned, "straightforward": straightforward, "uniforms": uniforms, "words": words}
 
 
 def make_thrml_runner(shape):
@@ -166,10 +175,14 @@ def main(argv=None) -> int:
         cells = "  ".join(f"{k} {v / 1e6:7.1f} M" for k, v in med.items())
         print(f"[{name}] {cells}")
         ratios = {"tuned / straightforward": med["tuned"] / med["straightforward"],
-                  "tuned / uniforms": med["tuned"] / med["uniforms"]}
+                  "tuned / uniforms": med["tuned"] / med["uniforms"],
+                  "tuned / words": med["tuned"] / med["words"]}
         if "thrml" in med:
             ratios["tuned / thrml"] = med["tuned"] / med["thrml"]
         for k, v in ratios.items():
+            if k not in TARGETS:  # the true bound: reported, no target
+                print(f"    {k:24s} {v:6.2f}x")
+                continue
             target = BATCH_TARGET if (k == "tuned / straightforward" and len(shape) == 3) else TARGETS[k]
             verdict = "meets" if v >= target else "MISSES"
             ok &= v >= target
