@@ -61,3 +61,24 @@ def test_no_global_random_state_and_no_stubs():
         assert not bad.search(_code_only(src)), f"{path.name} uses global or hidden random state"
         assert "NotImplementedError" not in src, f"{path.name} has a stub"
         assert src.count("\n") <= 600, f"{path.name} is longer than 600 lines: split the concept"
+
+
+def test_logits_validation_is_shared():
+    """Every sampler of a law over logits rejects a fully masked row with the same named error."""
+    import numpy as np
+    import pytest
+
+    from thermoref import attention_heads, pbit_attention, potts, sampling
+
+    bad = np.array([[0.0, 1.0], [-np.inf, -np.inf]])
+    calls = [
+        lambda: sampling.sample_categorical(bad, rng=0),
+        lambda: pbit_attention.sigmoid_attention_weights(bad),
+        lambda: potts.potts_marginals(bad, 0.5),
+        lambda: attention_heads.attention_specific_heat(bad),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match="logits: every category of some row is -inf"):
+            call()
+    with pytest.raises(ValueError, match="logits: the last axis"):
+        sampling.sample_categorical(np.zeros((2, 0)), rng=0)

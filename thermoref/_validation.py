@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike
 
 __all__ = [
     "as_float_array",
+    "as_logits",
     "as_rng",
     "check_axis",
     "check_positive_int",
@@ -70,6 +71,20 @@ def as_float_array(
     if not allow_neg_inf and np.isneginf(arr).any():
         raise ValueError(f"{name}: contains -inf")
     return arr
+
+
+def as_logits(logits: ArrayLike, name: str = "logits", *, min_ndim: int = 1) -> np.ndarray:
+    """Return logits (categories on the last axis, ``-inf`` = masked) as float64, checking every row has a law.
+
+    Rejects NaN and ``+inf``, an empty last axis, and a row whose every entry is ``-inf`` (no category is
+    allowed, so no law exists). Callers that define fully masked rows themselves (attention) do not use this.
+    """
+    z = as_float_array(logits, name, allow_neg_inf=True, min_ndim=min_ndim)
+    if z.shape[-1] == 0:
+        raise ValueError(f"{name}: the last axis (categories) is empty")
+    if not np.isfinite(z).all() and np.isneginf(z).all(axis=-1).any():
+        raise ValueError(f"{name}: every category of some row is -inf (fully masked); the law is undefined")
+    return z
 
 
 def check_temperature(kT: ArrayLike, name: str = "kT", *, allow_zero: bool = True, allow_inf: bool = True) -> np.ndarray:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array, check_temperature
+from ._validation import as_float_array, as_logits, check_temperature
 from .attention import attention_weights, sampling_mse
 
 __all__ = ["HeadStatistics", "attention_specific_heat", "head_statistics", "samples_needed"]
@@ -52,15 +52,6 @@ class HeadStatistics:
     specific_heat: np.ndarray
 
 
-def _check_logits(logits: ArrayLike) -> np.ndarray:
-    ell = as_float_array(logits, "logits", min_ndim=1, allow_neg_inf=True)
-    if ell.shape[-1] == 0:
-        raise ValueError("logits: no keys (last axis is empty)")
-    if np.isneginf(ell).all(axis=-1).any():
-        raise ValueError("logits: a row is fully masked; it has no Gibbs law")
-    return ell
-
-
 def attention_specific_heat(logits: ArrayLike, kT: ArrayLike = 1.0) -> np.ndarray:
     r"""Heat capacity of each row's Gibbs law, :math:`C_v = \mathrm{Var}_{p}(\ell)/kT^2`, masked keys excluded.
 
@@ -86,7 +77,7 @@ def attention_specific_heat(logits: ArrayLike, kT: ArrayLike = 1.0) -> np.ndarra
     >>> print(f"{attention_specific_heat([0.0, -1.0], kT=0.4168):.4f}")
     0.4392
     """
-    ell = _check_logits(logits)
+    ell = as_logits(logits)
     tau = check_temperature(kT, "kT")
     try:
         tau = np.broadcast_to(tau, np.broadcast_shapes(tau.shape, ell.shape[:-1]))
@@ -121,7 +112,7 @@ def head_statistics(logits: ArrayLike) -> HeadStatistics:
     >>> print(f"{s.entropy[0]:.4f} {s.collision[0]:.2f} {s.specific_heat[0]:.1f}")
     1.3863 0.75 0.0
     """
-    ell = _check_logits(logits)
+    ell = as_logits(logits)
     p = attention_weights(ell[..., None, :])[..., 0, :]  # (..., S)
     with np.errstate(divide="ignore"):
         logp = np.where(p > 0, np.log(np.where(p > 0, p, 1.0)), 0.0)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array, as_rng, check_positive_int
+from ._validation import as_float_array, as_logits, as_rng, check_positive_int
 from .gibbs import softmax
 
 __all__ = ["sigmoid_attention_weights", "pbit_attention_weights", "sigmoid_attention_jacobian", "softmax_jacobian"]
@@ -38,11 +38,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _prepare(logits: ArrayLike, bias: float) -> tuple[np.ndarray, np.ndarray]:
-    ell = as_float_array(logits, "logits", min_ndim=1, allow_neg_inf=True)
-    if ell.shape[-1] == 0:
-        raise ValueError("logits: no keys (last axis is empty)")
-    if np.isneginf(ell).all(axis=-1).any():
-        raise ValueError("logits: a row is fully masked; its normalised weights are undefined")
+    ell = as_logits(logits)
     b = float(as_float_array(bias, "bias"))
     return ell, _sigmoid(ell - b)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array, as_rng, check_positive_int
+from ._validation import as_float_array, as_logits, as_rng, check_positive_int
 from .sampling import sample_categorical
 
 __all__ = ["PottsMarginals", "potts_energy", "potts_marginals", "potts_gibbs", "SCHEDULES"]
@@ -57,11 +57,7 @@ class PottsMarginals:
 
 
 def _check(logits: ArrayLike, lam: float) -> tuple[np.ndarray, float]:
-    ell = as_float_array(logits, "logits", min_ndim=2, allow_neg_inf=True)
-    if ell.shape[-1] == 0:
-        raise ValueError("logits: no keys (last axis is empty)")
-    if np.isneginf(ell).all(axis=-1).any():
-        raise ValueError("logits: a query row is fully masked; the Potts law needs an allowed key per position")
+    ell = as_logits(logits, min_ndim=2)  # the Potts law needs an allowed key at every position
     lam = float(as_float_array(lam, "lam"))
     if abs(lam) > 700:
         raise ValueError(f"lam: |lam| must be at most 700 (e^lam must stay finite), got {lam!r}")

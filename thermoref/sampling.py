@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array, as_rng, check_positive_int
+from ._validation import as_float_array, as_logits, as_rng, check_positive_int
 from .gibbs import logsumexp, softmax
 
 __all__ = [
@@ -40,9 +40,7 @@ _CHUNK = 1 << 21  # float64 entries per Gumbel block (16 MiB)
 
 def _scaled_logits(logits: ArrayLike, beta: ArrayLike) -> np.ndarray:
     """Validate ``logits`` (-inf = masked) and ``beta``; return ``beta * logits`` with masks kept at -inf."""
-    z = as_float_array(logits, "logits", allow_neg_inf=True, min_ndim=1)
-    if z.shape[-1] == 0:
-        raise ValueError("logits: the last axis (categories) is empty")
+    z = as_logits(logits)
     b = as_float_array(beta, "beta")
     if (b < 0).any():
         raise ValueError(f"beta: inverse temperature must be non-negative, got {b[b < 0].ravel()[0]!r}")
@@ -54,8 +52,6 @@ def _scaled_logits(logits: ArrayLike, beta: ArrayLike) -> np.ndarray:
         raise ValueError(f"beta: shape {b.shape} must broadcast to the batch shape {batch} of logits") from None
     masked = np.isneginf(z)
     any_masked = bool(masked.any())
-    if any_masked and masked.all(axis=-1).any():
-        raise ValueError("logits: every category of some row is -inf (masked); the law is undefined")
     with np.errstate(over="ignore", invalid="ignore"):
         if not any_masked:
             x = z if (b.ndim == 0 and b == 1.0) else b[..., None] * z  # (..., n)
