@@ -118,15 +118,16 @@ def test_kramers_formula_is_asymptotic():
 
 
 def test_parallel_tempering_each_replica_at_its_own_temperature():
-    kTs = np.array([0.1, 0.25, 0.6, 1.5])
+    kTs = np.array([1.5, 0.6, 0.25, 0.1])  # rungs hottest first: betas increasing, the target last
     kw = dict(J2=-2.0, J4=1.0, I=0.1)
-    res = parallel_tempering(np.full((4000, 4), -1.4), kTs, 150, dt=0.1, rng=5, steps_per_round=2, **kw)
-    assert res.samples.shape == (150, 4000, 4)
+    res = parallel_tempering(np.full((4, 4000), -1.4), 1 / kTs, 150, dt=0.1, rng=5, steps_per_round=2, **kw)
+    assert res.observables.shape == (150, 4, 4000)
     assert ((res.swap_acceptance > 0.05) & (res.swap_acceptance < 1)).all()
-    last = res.samples[-1]
+    last = res.observables[-1]
+    np.testing.assert_array_equal(last, res.states)
     for r, kT in enumerate(kTs):
-        assert ks_test(last[:, r], stationary_law(kT=kT, **kw).cdf).passed
-    assert ks_test(last[:, 0], stationary_law(kT=0.25, **kw).cdf).reject
+        assert ks_test(last[r], stationary_law(kT=kT, **kw).cdf).passed
+    assert ks_test(last[-1], stationary_law(kT=0.25, **kw).cdf).reject
     # without swaps the cold chain stays trapped in the left well
     x, _ = mala(np.full(4000, -1.4), 300, kT=0.1, dt=0.1, rng=6, **kw)
     assert ks_test(x, stationary_law(kT=0.1, **kw).cdf).reject
@@ -151,8 +152,8 @@ def test_same_seed_same_bits():
         (lambda: stationary_law(kT=0.0, J2=1.0), "kT"),
         (lambda: kramers_rate(kT=0.1, J2=1.0, J4=1.0), "J2"),
         (lambda: mean_first_passage_time(1.0, -1.0, kT=0.2, J2=-1.0, J4=1.0), "c"),
-        (lambda: parallel_tempering(np.zeros((2, 2)), [0.2, 0.1], 5, dt=0.1, rng=0), "kTs"),
-        (lambda: parallel_tempering(np.zeros((2, 3)), [0.1, 0.2], 5, dt=0.1, rng=0), "x0"),
+        (lambda: parallel_tempering(np.zeros((2, 2)), [0.2, 0.1], 5, dt=0.1, rng=0), "betas"),
+        (lambda: parallel_tempering(np.zeros((3, 2)), [0.1, 0.2], 5, dt=0.1, rng=0), "x0"),
     ],
 )
 def test_bad_input(call, name):

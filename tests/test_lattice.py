@@ -18,7 +18,7 @@ from scipy.stats import chi2_contingency
 
 from thermoref.gibbs import boltzmann
 from thermoref.ising import IsingModel, block_gibbs, ising_energy
-from thermoref.lattice import (
+from thermoref.ising.lattice import (
     checkerboard_gibbs,
     checkerboard_gibbs_reference,
     checkerboard_trace,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from thermoref.gibbs import heat_capacity, log_partition_function, mean_energy
-from thermoref.onsager import (
+from thermoref.ising.onsager import (
     BETA_C,
     finite_lattice_energy,
     finite_lattice_specific_heat,

@@ -4,6 +4,7 @@ import importlib
 import inspect
 import io
 import pathlib
+import pkgutil
 import re
 import tokenize
 import tomllib
@@ -11,7 +12,12 @@ import tomllib
 import thermoref
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-MODULES = sorted(p.stem for p in (ROOT / "thermoref").glob("*.py") if not p.stem.startswith("_"))
+MODULES = sorted(
+    m.name.removeprefix("thermoref.")
+    for m in pkgutil.walk_packages(thermoref.__path__, "thermoref.")
+    if not any(part.startswith("_") for part in m.name.split("."))
+)
+SOURCES = sorted((ROOT / "thermoref").rglob("*.py"))
 
 
 def test_every_exported_name_exists():
@@ -39,7 +45,7 @@ def test_run_time_dependencies_are_numpy_and_scipy_only():
     deps = sorted(re.split(r"[<>=!~ ]", d)[0] for d in meta["project"]["dependencies"])
     assert deps == ["numpy", "scipy"]
     imported = set()
-    for path in (ROOT / "thermoref").glob("*.py"):
+    for path in SOURCES:
         for line in path.read_text().splitlines():
             m = re.match(r"\s*(?:from|import)\s+([A-Za-z_][\w]*)", line)
             if m:
@@ -56,7 +62,7 @@ def _code_only(src: str) -> str:
 
 def test_no_global_random_state_and_no_stubs():
     bad = re.compile(r"np \. random \. (seed|rand|randn|randint|choice|normal|uniform|random) \(|default_rng \( \)")
-    for path in sorted((ROOT / "thermoref").glob("*.py")):
+    for path in SOURCES:
         src = path.read_text()
         assert not bad.search(_code_only(src)), f"{path.name} uses global or hidden random state"
         assert "NotImplementedError" not in src, f"{path.name} has a stub"
@@ -64,21 +70,26 @@ def test_no_global_random_state_and_no_stubs():
 
 
 def test_logits_validation_is_shared():
-    """Every sampler of a law over logits rejects a fully masked row with the same named error."""
+    """Every law over logits outside attention rejects a fully masked row with the same named error."""
     import numpy as np
     import pytest
 
-    from thermoref import attention_heads, pbit_attention, potts, sampling
+    from thermoref import attention, sampling
 
     bad = np.array([[0.0, 1.0], [-np.inf, -np.inf]])
     calls = [
         lambda: sampling.sample_categorical(bad, rng=0),
-        lambda: pbit_attention.sigmoid_attention_weights(bad),
-        lambda: potts.potts_marginals(bad, 0.5),
-        lambda: attention_heads.attention_specific_heat(bad),
+        lambda: attention.potts_marginals(bad, 0.5),  # one joint law over all rows: no law if a row has none
     ]
     for call in calls:
         with pytest.raises(ValueError, match="logits: every category of some row is -inf"):
             call()
     with pytest.raises(ValueError, match="logits: the last axis"):
         sampling.sample_categorical(np.zeros((2, 0)), rng=0)
+
+
+def test_the_package_reads_as_the_table_of_contents():
+    """The modules the package docstring lists are exactly the public top-level modules."""
+    listed = set(re.findall(r":mod:`thermoref\.(\w+)`", thermoref.__doc__))
+    top = {m for m in MODULES if "." not in m} - {"selftest"} | {"selftest"}
+    assert listed == top

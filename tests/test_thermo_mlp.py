@@ -32,10 +32,10 @@ def test_regression_task_and_noise_averaging():
     X, Xt = rng.uniform(-2, 2, (300, 2)), rng.uniform(-2, 2, (300, 2))
     f = lambda Z: np.sin(Z[:, 0]) + 0.5 * Z[:, 1] ** 2  # noqa: E731
     rmse = lambda net: np.sqrt(np.mean((net.predict(Xt, rng=7) - f(Xt)) ** 2))  # noqa: E731
-    det = ThermodynamicFFN(2, 128, rng=5, kT=0.0, J4=1.0, input_scale=2.0).fit(X, f(X), lam=1e-4, rng=6)
+    det = ThermodynamicFFN(2, 128, rng=5, kT=0.0, J4=1.0, input_scale=2.0).fit(X, f(X), penalty=1e-4, rng=6)
     assert rmse(det) < 0.02
-    noisy1 = ThermodynamicFFN(2, 128, rng=5, kT=0.05, J4=1.0, input_scale=2.0).fit(X, f(X), lam=1e-4, rng=6)
-    noisy16 = ThermodynamicFFN(2, 128, rng=5, kT=0.05, J4=1.0, input_scale=2.0, replicas=16).fit(X, f(X), lam=1e-4, rng=6)
+    noisy1 = ThermodynamicFFN(2, 128, rng=5, kT=0.05, J4=1.0, input_scale=2.0).fit(X, f(X), penalty=1e-4, rng=6)
+    noisy16 = ThermodynamicFFN(2, 128, rng=5, kT=0.05, J4=1.0, input_scale=2.0, replicas=16).fit(X, f(X), penalty=1e-4, rng=6)
     assert rmse(noisy16) < 0.6 * rmse(noisy1)  # replica averaging cuts activation noise ~1/sqrt(16)
 
 
@@ -53,7 +53,7 @@ def test_cost_model_counts():
     "call, name",
     [
         (lambda: ridge_fit(np.ones((3, 2)), np.ones(4), 0.1), "y"),
-        (lambda: ridge_fit(np.ones((3, 2)), np.ones(3), -1.0), "lam"),
+        (lambda: ridge_fit(np.ones((3, 2)), np.ones(3), -1.0), "penalty"),
         (lambda: ThermodynamicMLP(2, [], rng=0), "widths"),
         (lambda: ThermodynamicMLP(2, [3], rng=0, kT=-1.0), "kT"),
         (lambda: ThermodynamicMLP(2, [3], rng=0, t_f=1.0, dt=0.3), "t_f"),

@@ -1,57 +1,100 @@
-"""thermoref: a pure-NumPy reference implementation of thermodynamic and probabilistic computing for ML.
+r"""thermoref: a pure-NumPy reference implementation of thermodynamic and probabilistic computing for ML.
 
-The modules follow the book's chapters:
+The package reads as the book's table of contents:
 
-==========================  =====================================================================
-:mod:`thermoref.gibbs`      the softmax ≡ Gibbs identity, partition function, thermodynamics (ch. 1)
-:mod:`thermoref.spectra`    energy levels, degeneracies, Maxwell–Boltzmann (ch. 1)
-:mod:`thermoref.selftest`   the partition-function bench, ``python -m thermoref selftest`` (ch. 1)
-:mod:`thermoref.testing`    goodness-of-fit statistics with stated error rates (all chapters)
-:mod:`thermoref.sampling`   categorical sampling: inverse CDF, Gumbel, alias, top-k, hierarchical (ch. 2)
-:mod:`thermoref.empirical`  exact error laws of empirical frequencies, KL divergences (ch. 2)
-:mod:`thermoref.pbit`       p-bits and Boltzmann machines (ch. 3)
-:mod:`thermoref.estimators` gradient estimators through binary samplers (ch. 3)
-:mod:`thermoref.ou`         exact Ornstein–Uhlenbeck transitions, PMODE (ch. 4)
-:mod:`thermoref.ou_linalg`  thermodynamic linear algebra (ch. 4)
-:mod:`thermoref.mixture`    mixtures of Gaussians, PMOG (ch. 4)
-:mod:`thermoref.langevin`   Langevin neurons, MALA, Kramers escape, tempering (ch. 5)
-:mod:`thermoref.thermo_mlp` thermodynamic MLPs and their honest cost model (ch. 5)
-:mod:`thermoref.ising`      Ising models on any graph: block Gibbs, Metropolis, tempering (ch. 6)
-:mod:`thermoref.lattice`    the square-lattice fast path and cluster updates (ch. 6)
-:mod:`thermoref.onsager`    exact results: Onsager, Kaufman (ch. 6)
-:mod:`thermoref.mcmc`       autocorrelation times and error bars for Markov chains (ch. 6, 7)
-:mod:`thermoref.attention`  exact and sampled attention (ch. 7)
-==========================  =====================================================================
+=====================================  =================================================================
+:mod:`thermoref.gibbs`                 the softmax ≡ Gibbs identity, partition function, thermodynamics (ch. 1)
+:mod:`thermoref.spectra`               energy levels, degeneracies, Maxwell–Boltzmann (ch. 1)
+:mod:`thermoref.selftest`              the partition-function bench, ``python -m thermoref selftest`` (ch. 1)
+:mod:`thermoref.sampling`              categorical sampling: inverse CDF, Gumbel, alias, top-k, two-stage (ch. 2)
+:mod:`thermoref.empirical`             exact error laws of empirical frequencies, KL divergences (ch. 2)
+:mod:`thermoref.pbit`                  p-bits and Boltzmann machines (ch. 3)
+:mod:`thermoref.estimators`            gradient estimators through binary samplers (ch. 3)
+:mod:`thermoref.ou`                    exact Ornstein–Uhlenbeck transitions, PMODE (ch. 4)
+:mod:`thermoref.ou_linalg`             thermodynamic linear algebra (ch. 4)
+:mod:`thermoref.mixture`               mixtures of Gaussians, PMOG (ch. 4)
+:mod:`thermoref.langevin`              Langevin neurons, MALA, Kramers escape (ch. 5)
+:mod:`thermoref.thermo_mlp`            thermodynamic MLPs and their honest cost model (ch. 5)
+:mod:`thermoref.tempering`             parallel tempering: one engine, one rung convention (ch. 5, 6)
+:mod:`thermoref.ising`                 Ising machines: any graph, the square lattice, exact results (ch. 6)
+:mod:`thermoref.mcmc`                  autocorrelation times and error bars for Markov chains (ch. 6, 7)
+:mod:`thermoref.attention`             attention as a Gibbs law: exact, sampled, heads, variants (ch. 7)
+:mod:`thermoref.testing`               goodness-of-fit statistics with stated error rates (all chapters)
+=====================================  =================================================================
 
-Further modules of chapter 7: :mod:`~thermoref.attention_chain`, :mod:`~thermoref.attention_heads`,
-:mod:`~thermoref.pbit_attention`, :mod:`~thermoref.potts`. Names that two modules share (``exact_law``,
-``parallel_tempering``) are reached through their module only.
+Room is left for what comes next: ``thermoref.transformer`` (ch. 8), ``thermoref.backend`` (ch. 9),
+``thermoref.decoding`` (ch. 10), ``thermoref.pretrained`` (ch. 11).
+
+Naming table
+------------
+One name per concept across the whole package (units: :math:`k_B = \hbar = 1`).
+
+==================  ==============================================================================
+name                meaning
+==================  ==============================================================================
+``E``               energies of levels or states
+``kT``              temperature (``temperature`` in :func:`softmax`); never ``T``
+``beta``            inverse temperature :math:`1/kT`; ``betas`` a ladder or schedule of them
+``logits``          :math:`-\beta E` (masked entry: ``-inf``); ``ell`` :math:`\ell` inside attention
+``Z``, ``log_Z``    partition function and its logarithm
+``p``               a probability law (last axis: the categories)
+``rng``             a ``numpy.random.Generator`` or an int seed, always explicit (SPEC 7)
+``K``               the number of draws a Monte Carlo average uses: ``n_samples`` in code; ``size`` is
+                    NumPy's "number (or shape) of independent draws" of a sampler
+``T``, ``S``        numbers of queries and of keys (token counts), never a temperature
+``query, key,``     attention's :math:`Q`, :math:`K` (the key *matrix*, only inside :math:`QK^\top`) and
+``value``           :math:`V`
+``n_modes``         number of modes of a mixture
+``J``, ``h``        couplings and fields of an Ising model; ``J`` is also the Potts coupling and the
+                    lattice coupling; ``W``, ``b`` the same for a Boltzmann machine
+``J2, J3, J4, I``   coefficients and input current of a Langevin neuron's potential
+``values``          the two states of a binary unit: ``(-1, 1)`` spins or ``(0, 1)`` bits
+``penalty``         a ridge penalty
+``tau0``, ``dt``,   device time constant, time step, observation time (physical time; the device
+``t_f``             integrates in :math:`s = t/\tau_0`)
+``alpha``           a test's false-positive rate; in attention, the weight of the sampled part
+==================  ==============================================================================
+
+Valid limits and refused input
+------------------------------
+Every public function validates its arguments at the boundary: bad input raises ``ValueError`` or
+``TypeError`` whose message starts with the parameter's name. Limits that are part of the mathematics are
+valid input and return the limit: ``kT = 0`` (ground state, ties share the weight) and ``kT = inf``
+(uniform law) in :mod:`thermoref.gibbs`; ``beta = 0`` wherever an inverse temperature is taken, and
+``beta = inf`` in the exact laws by enumeration; ``t = 0`` (identity transition) and zero sweeps, steps or
+rounds where a count of updates is asked for (``n_sweeps = 0`` returns the input). Sizes whose result would
+exceed :data:`MAX_BYTES` are refused before anything is allocated. A fully masked attention row is inert
+(see :mod:`thermoref.attention`).
 """
 
 from . import (
     attention,
-    attention_chain,
-    attention_heads,
     empirical,
     estimators,
     gibbs,
     ising,
     langevin,
-    lattice,
     mcmc,
     mixture,
-    onsager,
     ou,
     ou_linalg,
     pbit,
-    pbit_attention,
-    potts,
     sampling,
     spectra,
+    tempering,
     testing,
     thermo_mlp,
 )
-from .attention import attention_logits, blended_attention, causal_mask, sampled_attention, softmax_attention
+from ._validation import MAX_BYTES
+from .attention import (
+    attention_logits,
+    blended_attention,
+    causal_mask,
+    potts_gibbs,
+    potts_marginals,
+    sampled_attention,
+    softmax_attention,
+)
 from .empirical import expected_reverse_kl, expected_squared_error, kl_divergence, prob_all_seen
 from .gibbs import (
     boltzmann,
@@ -66,25 +109,35 @@ from .gibbs import (
     softmax,
     thermal_entropy,
 )
-from .ising import IsingModel, block_gibbs, simulated_annealing
-from .lattice import checkerboard_gibbs, lattice_energy, magnetization
+from .ising import (
+    IsingModel,
+    block_gibbs,
+    checkerboard_gibbs,
+    kaufman_log_partition_function,
+    lattice_energy,
+    magnetization,
+    onsager_energy,
+    onsager_magnetization,
+    onsager_specific_heat,
+    simulated_annealing,
+)
 from .mcmc import integrated_autocorrelation_time, integrated_autocorrelation_times
 from .mixture import pmog_sample, pmog_stationary
-from .onsager import kaufman_log_partition_function, onsager_energy, onsager_magnetization, onsager_specific_heat
 from .ou import ou_mean_cov, ou_sample, ou_stationary, ou_trajectory
 from .ou_linalg import ou_inverse, ou_solve
 from .pbit import gibbs_sample, sample_pbit
-from .potts import potts_gibbs, potts_marginals
 from .sampling import categorical_counts, empirical_frequencies, gumbel_top_k, sample_categorical, sample_hierarchical
+from .tempering import PTResult, replica_exchange, temperature_ladder
 from .thermo_mlp import ThermodynamicFFN, ThermodynamicMLP
 
 __version__ = "0.1.0"
 
 __all__ = [
     # modules
-    "attention", "attention_chain", "attention_heads", "empirical", "estimators", "gibbs", "ising", "langevin",
-    "lattice", "mcmc", "mixture", "onsager", "ou", "ou_linalg", "pbit", "pbit_attention", "potts", "sampling",
-    "spectra", "testing", "thermo_mlp",
+    "attention", "empirical", "estimators", "gibbs", "ising", "langevin", "mcmc", "mixture", "ou", "ou_linalg",
+    "pbit", "sampling", "spectra", "tempering", "testing", "thermo_mlp",
+    # limits
+    "MAX_BYTES",
     # the Gibbs law (gibbs)
     "boltzmann", "entropy", "free_energy", "heat_capacity", "log_partition_function", "log_softmax", "logsumexp",
     "mean_energy", "partition_function", "softmax", "thermal_entropy",
@@ -94,6 +147,8 @@ __all__ = [
     # continuous samplers
     "ou_mean_cov", "ou_sample", "ou_stationary", "ou_trajectory", "ou_inverse", "ou_solve", "pmog_sample",
     "pmog_stationary", "ThermodynamicFFN", "ThermodynamicMLP",
+    # tempering
+    "PTResult", "replica_exchange", "temperature_ladder",
     # Ising machines
     "IsingModel", "block_gibbs", "simulated_annealing", "checkerboard_gibbs", "lattice_energy", "magnetization",
     "kaufman_log_partition_function", "onsager_energy", "onsager_magnetization", "onsager_specific_heat",

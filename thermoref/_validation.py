@@ -13,15 +13,23 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = [
+    "MAX_BYTES",
     "as_float_array",
     "as_logits",
     "as_rng",
+    "check_allocation",
     "check_axis",
+    "check_beta",
     "check_positive_int",
     "check_probability",
+    "check_real",
     "check_temperature",
     "check_symmetric_couplings",
 ]
+
+#: Largest single array (in bytes) that a public function allocates; a larger request is refused with a
+#: ``ValueError`` naming the argument that set the size, before any memory is touched.
+MAX_BYTES = 2**33
 
 
 def as_float_array(
@@ -98,6 +106,57 @@ def check_temperature(kT: ArrayLike, name: str = "kT", *, allow_zero: bool = Tru
     if not allow_zero and (t == 0).any():
         raise ValueError(f"{name}: temperature must be positive, got 0")
     return t
+
+
+def check_beta(beta: ArrayLike, name: str = "beta", *, allow_inf: bool = False, scalar: bool = False):
+    """Return an inverse temperature after checking it is in [0, inf) (or [0, inf] with ``allow_inf``).
+
+    ``beta = 0`` (the infinite-temperature, uniform limit) is always allowed. Accepts Python and NumPy reals
+    and arrays; with ``scalar=True`` only a single value (a 0-d array included) and returns a ``float``,
+    otherwise a float64 array.
+    """
+    b = as_float_array(beta, name, allow_pos_inf=allow_inf)
+    if scalar and b.ndim != 0:
+        raise ValueError(f"{name}: expected a single inverse temperature, got shape {b.shape}")
+    if (b < 0).any():
+        raise ValueError(f"{name}: inverse temperature must be non-negative, got {b[b < 0].ravel()[0]!r}")
+    return float(b) if scalar else b
+
+
+def check_real(x: object, name: str, *, positive: bool = False, nonnegative: bool = False,
+               allow_inf: bool = False) -> float:
+    """Return a single real number as a ``float`` (a 0-d array or NumPy scalar included).
+
+    Rejects booleans, strings, arrays with more than one element, NaN, infinities (unless ``allow_inf``),
+    and, on request, values that are not positive or negative values.
+    """
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a real number, got bool")
+    v = as_float_array(x, name, allow_pos_inf=allow_inf, allow_neg_inf=allow_inf and not (positive or nonnegative))
+    if v.ndim != 0:
+        raise ValueError(f"{name}: expected a single real number, got shape {v.shape}")
+    v = float(v)
+    if positive and not v > 0:
+        raise ValueError(f"{name}: must be positive, got {v!r}")
+    if nonnegative and not v >= 0:
+        raise ValueError(f"{name}: must be non-negative, got {v!r}")
+    return v
+
+
+def check_allocation(shape: tuple[int, ...] | int, name: str, itemsize: int = 8) -> None:
+    """Refuse a result of ``shape`` (elements of ``itemsize`` bytes) larger than :data:`MAX_BYTES`.
+
+    Computed with Python integers, so products that overflow int64 are caught too. ``name`` is the
+    argument that set the size.
+    """
+    n = 1
+    for d in (shape,) if isinstance(shape, numbers.Integral) else shape:
+        n *= int(d)
+    if n * itemsize > MAX_BYTES:
+        raise ValueError(
+            f"{name}: the result would need {n * itemsize / 2**30:.3g} GiB, more than the {MAX_BYTES / 2**30:g} GiB "
+            "a single array may take (thermoref.MAX_BYTES)"
+        )
 
 
 def check_positive_int(n: object, name: str, *, minimum: int = 1) -> int:

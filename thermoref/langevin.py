@@ -24,8 +24,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import integrate, interpolate
 
-from ._validation import as_float_array, as_rng, check_positive_int, check_temperature
+from ._validation import as_float_array, as_rng, check_positive_int, check_real, check_temperature
 from .ou import _check_time
+from .tempering import PTResult, check_ladder, replica_exchange
 
 __all__ = [
     "potential",
@@ -37,7 +38,6 @@ __all__ = [
     "kramers_rate",
     "mean_first_passage_time",
     "first_passage_times",
-    "PTResult",
     "parallel_tempering",
 ]
 
@@ -49,14 +49,22 @@ def _coeffs(J2, J3, J4, I) -> tuple[np.ndarray, ...]:
 def potential(x: ArrayLike, *, J2: ArrayLike = 1.0, J3: ArrayLike = 0.0, J4: ArrayLike = 0.0, I: ArrayLike = 0.0) -> np.ndarray:
     r""":math:`V(x) = \tfrac12 J_2x^2 + \tfrac13 J_3x^3 + \tfrac14 J_4x^4 - Ix` (broadcast)."""
     J2, J3, J4, I = _coeffs(J2, J3, J4, I)
-    x = as_float_array(x, "x")
-    return x * (0.5 * J2 * x + x * x * (J3 / 3.0 + 0.25 * J4 * x) - I)
+    return _V(as_float_array(x, "x"), J2, J3, J4, I)
 
 
 def drift(x: ArrayLike, *, J2: ArrayLike = 1.0, J3: ArrayLike = 0.0, J4: ArrayLike = 0.0, I: ArrayLike = 0.0) -> np.ndarray:
     r"""The force :math:`-V'(x) = I - J_2x - J_3x^2 - J_4x^3`."""
     J2, J3, J4, I = _coeffs(J2, J3, J4, I)
-    x = as_float_array(x, "x")
+    return _F(as_float_array(x, "x"), J2, J3, J4, I)
+
+
+def _V(x, J2, J3, J4, I):
+    """V(x) by Horner's rule: the one implementation of the potential."""
+    return x * (0.5 * J2 * x + x * x * (J3 / 3.0 + 0.25 * J4 * x) - I)
+
+
+def _F(x, J2, J3, J4, I):
+    """-V'(x) by Horner's rule: the one implementation of the force."""
     return I - x * (J2 + x * (J3 + J4 * x))
 
 
@@ -120,7 +128,7 @@ def langevin_neuron(x0: ArrayLike, *, kT: ArrayLike, dt: float, t_f: float, rng,
     noise = np.sqrt(2.0 * kT * h)
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(n_steps):
-            x = x + h * (I - x * (J2 + x * (J3 + J4 * x))) + noise * rng.standard_normal(shape)
+            x = x + h * _F(x, J2, J3, J4, I) + noise * rng.standard_normal(shape)
             if rails is not None:
                 np.clip(x, lo, hi, out=x)
     _check_finite(x)
@@ -193,7 +201,7 @@ def stationary_law(*, kT: float, J2: float = 1.0, J3: float = 0.0, J4: float = 0
     n_grid = check_positive_int(n_grid, "n_grid", minimum=101)
     crit = np.roots([J4, J3, J2, -I]) if J4 > 0 else np.array([I / J2])
     crit = crit[np.abs(crit.imag) < 1e-9].real
-    V = lambda u: potential(u, J2=J2, J3=J3, J4=J4, I=I)  # noqa: E731
+    V = lambda u: _V(u, J2, J3, J4, I)  # noqa: E731
     v_min = float(V(crit).min())
     lo, hi = float(crit.min()), float(crit.max())
     step = 1.0 + abs(hi - lo)
@@ -210,15 +218,13 @@ def stationary_law(*, kT: float, J2: float = 1.0, J3: float = 0.0, J4: float = 0
 
 def _mala_step(x, kT, h, J2, J3, J4, I, rng):
     """One MALA step for every element; returns the new state and the acceptance mask."""
-    V = lambda u: u * (0.5 * J2 * u + u * u * (J3 / 3.0 + 0.25 * J4 * u) - I)  # noqa: E731
-    F = lambda u: I - u * (J2 + u * (J3 + J4 * u))  # noqa: E731
-    fx = F(x)
+    fx = _F(x, J2, J3, J4, I)
     y = x + h * fx + np.sqrt(2.0 * kT * h) * rng.standard_normal(x.shape)
     with np.errstate(over="ignore", invalid="ignore"):  # a wild proposal gives inf/NaN: rejected below
-        fy = F(y)
+        fy = _F(y, J2, J3, J4, I)
         log_q_fwd = -((y - x - h * fx) ** 2)
         log_q_bwd = -((x - y - h * fy) ** 2)
-        log_alpha = -(V(y) - V(x)) / kT + (log_q_bwd - log_q_fwd) / (4.0 * kT * h)
+        log_alpha = -(_V(y, J2, J3, J4, I) - _V(x, J2, J3, J4, I)) / kT + (log_q_bwd - log_q_fwd) / (4.0 * kT * h)
     accept = np.log(rng.random(x.shape)) < np.nan_to_num(log_alpha, nan=-np.inf)
     return np.where(accept, y, x), accept
 
@@ -328,7 +334,7 @@ def first_passage_times(x0: ArrayLike, target: float, *, kT: float, dt: float, m
         for k in range(1, n_steps + 1):
             if not alive.size:
                 break
-            xs = xs + h * (I - xs * (J2 + xs * (J3 + J4 * xs))) + np.sqrt(2 * kT * h) * rng.standard_normal(xs.size)
+            xs = xs + h * _F(xs, J2, J3, J4, I) + np.sqrt(2 * kT * h) * rng.standard_normal(xs.size)
             hit = xs >= target
             times.flat[alive[hit]] = k * h * tau0
             alive, xs = alive[~hit], xs[~hit]
@@ -336,76 +342,74 @@ def first_passage_times(x0: ArrayLike, target: float, *, kT: float, dt: float, m
     return times
 
 
-@dataclass(frozen=True)
-class PTResult:
-    """Output of :func:`parallel_tempering`.
-
-    Attributes
-    ----------
-    samples : ndarray of shape (n_rounds, chains, R)
-        State of every replica (column r at temperature ``kTs[r]``) after each round.
-    swap_acceptance : ndarray of shape (R-1,)
-        Fraction of accepted swaps between temperatures r and r+1.
-    move_acceptance : ndarray of shape (R,)
-        MALA acceptance per temperature.
-    """
-
-    samples: np.ndarray
-    swap_acceptance: np.ndarray
-    move_acceptance: np.ndarray
-
-
-def parallel_tempering(x0: ArrayLike, kTs: ArrayLike, n_rounds: int, *, dt: float, rng, steps_per_round: int = 1,
-                       J2: float = 1.0, J3: float = 0.0, J4: float = 0.0, I: float = 0.0) -> PTResult:
-    r"""Replica exchange over temperatures ``kTs``: MALA moves at each temperature, then neighbour swaps.
+def parallel_tempering(x0: ArrayLike, betas: ArrayLike, n_rounds: int, *, dt: float, rng: np.random.Generator | int,
+                       steps_per_round: int = 1, J2: float = 1.0, J3: float = 0.0, J4: float = 0.0,
+                       I: float = 0.0) -> PTResult:
+    r"""Replica exchange over inverse temperatures ``betas``: MALA moves at each rung, then neighbour swaps.
 
     Parameters
     ----------
-    x0 : array_like of shape (chains, R)
-        Initial states of ``chains`` independent PT runs of ``R`` replicas.
-    kTs : array_like of shape (R,)
-        Increasing temperatures.
-    n_rounds, steps_per_round : int
-        Rounds; MALA steps per replica per round.
+    x0 : array_like of shape (R, ...)
+        Initial states; axis 0 follows ``betas``, further axes are independent tempering runs.
+    betas : array_like of shape (R,)
+        Strictly increasing inverse temperatures :math:`1/kT` (the project's convention: hottest rung first,
+        the target last; :func:`thermoref.tempering.temperature_ladder`).
+    n_rounds : int
+        Rounds of (``steps_per_round`` MALA steps at every rung, then one swap sweep).
+    dt : float
+        MALA step (device time, :math:`\tau_0 = 1`).
+    rng : numpy.random.Generator or int
+        Source of randomness.
+    steps_per_round : int
+        MALA steps per replica per round.
+    J2, J3, J4, I : float
+        Potential coefficients (confining: see :func:`stationary_law`).
+
+    Returns
+    -------
+    thermoref.tempering.PTResult
+        ``states`` (R, ...), ``energies`` :math:`V(x)` and ``observables`` :math:`x` of shape
+        (n_rounds, R, ...), and the MALA acceptance per rung as ``move_acceptance``.
 
     Notes
     -----
-    Pairs :math:`(r, r+1)` (even :math:`r` on even rounds, odd on odd rounds) swap states with probability
-    :math:`\min\{1, e^{(1/kT_r - 1/kT_{r+1})(V(x_r) - V(x_{r+1}))}\}`, which keeps the product law
-    :math:`\prod_r e^{-V(x_r)/kT_r}` invariant, so every column samples its own temperature's law.
+    The engine is :func:`thermoref.tempering.replica_exchange`: rungs :math:`(r, r+1)` swap states with
+    probability :math:`\min\{1, e^{(\beta_{r+1} - \beta_r)(V(x_{r+1}) - V(x_r))}\}`, which keeps the product
+    law :math:`\prod_r e^{-\beta_r V(x_r)}` invariant, so every rung samples its own temperature's law.
+
+    References
+    ----------
+    Geyer, C. J. (1991) "Markov chain Monte Carlo maximum likelihood", Computing Science and Statistics 23,
+    156–163; Roberts, G. O. & Tweedie, R. L. (1996) Bernoulli 2, 341 (MALA).
 
     Examples
     --------
     >>> from thermoref.langevin import parallel_tempering
-    >>> res = parallel_tempering(np.zeros((100, 3)), [0.1, 0.3, 1.0], 20, dt=0.1, rng=0, J2=-1.0, J4=1.0)
-    >>> res.samples.shape, res.swap_acceptance.shape
-    ((20, 100, 3), (2,))
+    >>> res = parallel_tempering(np.zeros((3, 100)), [1.0, 3.0, 10.0], 20, dt=0.1, rng=0, J2=-1.0, J4=1.0)
+    >>> res.observables.shape, res.swap_acceptance.shape
+    ((20, 3, 100), (2,))
     """
     rng = as_rng(rng)
-    kTs = check_temperature(kTs, "kTs", allow_zero=False, allow_inf=False)
-    if kTs.ndim != 1 or kTs.size < 2 or (np.diff(kTs) <= 0).any():
-        raise ValueError("kTs: expected at least two strictly increasing temperatures")
+    betas = check_ladder(betas)
+    if betas[0] == 0:
+        raise ValueError("betas: a Langevin rung needs a finite temperature (beta > 0)")
     n_rounds = check_positive_int(n_rounds, "n_rounds")
     steps_per_round = check_positive_int(steps_per_round, "steps_per_round")
     h = float(_check_time(dt, 1.0, "dt"))
-    x = as_float_array(x0, "x0", ndim=2).copy()
-    if x.shape[1] != kTs.size:
-        raise ValueError(f"x0: expected shape (chains, {kTs.size}), got {x.shape}")
-    R, beta = kTs.size, 1.0 / kTs
-    samples = np.empty((n_rounds,) + x.shape)
-    swaps, tries, moves = np.zeros(R - 1), np.zeros(R - 1), np.zeros(R)
-    for k in range(n_rounds):
+    if not h > 0:
+        raise ValueError(f"dt: the step must be positive, got {dt!r}")
+    J2, J3, J4, I = (check_real(v, n) for v, n in ((J2, "J2"), (J3, "J3"), (J4, "J4"), (I, "I")))
+    _check_confining(J2, J3, J4)
+    x = as_float_array(x0, "x0", min_ndim=1)
+    if x.shape[0] != betas.size:
+        raise ValueError(f"x0: axis 0 must hold one replica per rung ({betas.size}), got shape {x.shape}")
+
+    def move(state: np.ndarray, beta: np.ndarray, gen: np.random.Generator) -> np.ndarray:
+        accepted = np.zeros(betas.size)
         for _ in range(steps_per_round):
-            x, acc = _mala_step(x, kTs, h, J2, J3, J4, I, rng)
-            moves += acc.sum(axis=0)
-        left = np.arange(k % 2, R - 1, 2)  # (pairs,)
-        V = potential(x, J2=J2, J3=J3, J4=J4, I=I)  # (chains, R)
-        log_a = (beta[left] - beta[left + 1]) * (V[:, left] - V[:, left + 1])  # (chains, pairs)
-        ok = np.log(rng.random(log_a.shape)) < log_a
-        xl, xr = x[:, left].copy(), x[:, left + 1].copy()
-        x[:, left] = np.where(ok, xr, xl)
-        x[:, left + 1] = np.where(ok, xl, xr)
-        swaps[left] += ok.sum(axis=0)
-        tries[left] += ok.shape[0]
-        samples[k] = x
-    return PTResult(samples, swaps / np.maximum(tries, 1), moves / (n_rounds * steps_per_round * x.shape[0]))
+            state[...], acc = _mala_step(state, 1.0 / beta, h, J2, J3, J4, I, gen)
+            accepted += acc.reshape(betas.size, -1).sum(axis=1)
+        return accepted / steps_per_round
+
+    return replica_exchange(x, betas, n_rounds, move=move, energy=lambda u: _V(u, J2, J3, J4, I), rng=rng,
+                            observable=lambda u: u.copy())

@@ -187,7 +187,7 @@ def integrated_autocorrelation_times(x: ArrayLike, *, axis: int = 0, c: float = 
         :math:`\hat\tau_{\rm int}` of each series, in steps, at least :math:`1/n`. A constant series gives
         exactly ``1.0``: it carries no information on mixing, and 1 is the value of draws from a point mass
         (every draw is exact). Callers that know the law is not a point mass must treat a constant series
-        as unmixed themselves (as :func:`thermoref.attention_chain.metropolis_keys` does).
+        as unmixed themselves (as :func:`thermoref.attention.metropolis_keys` does).
 
     Notes
     -----

@@ -1,6 +1,6 @@
 r"""PMOG: a mixture-of-Gaussians sampler built from a categorical mode selector and OU relaxation.
 
-Each device carries a mode :math:`m \in \{0,\dots,K-1\}` and a scalar state :math:`x`. Within mode :math:`k`
+Each device carries a mode :math:`m`, one of ``n_modes`` modes, and a scalar state :math:`x`. Within mode :math:`k`
 the state relaxes as an Ornstein–Uhlenbeck process toward the mode's Gaussian,
 :math:`dx = -a_k(x-\mu_k)\,ds + \sqrt{2a_k\sigma_k^2}\,dW` (:math:`s = t/\tau_0`), and at the events of a Poisson
 clock of rate ``switch_rate`` the mode is redrawn from :math:`p = \mathrm{softmax}(\text{logits})` (possibly the
@@ -38,9 +38,9 @@ class PMOGMoments:
 
     Attributes
     ----------
-    weights : ndarray of shape (K,)
+    weights : ndarray of shape (n_modes,)
         :math:`P(m = k)`.
-    means, variances : ndarray of shape (K,)
+    means, variances : ndarray of shape (n_modes,)
         :math:`E[x \\mid m=k]` and :math:`\\mathrm{Var}[x \\mid m=k]`.
     """
 
@@ -62,16 +62,16 @@ class PMOGMoments:
 
 def _check_mixture(logits, means, variances, relax_rate, switch_rate):
     logits = as_float_array(logits, "logits", ndim=1, allow_neg_inf=True)
-    K = logits.size
-    if K < 1 or not np.isfinite(logits).any():
+    n_modes = logits.size
+    if n_modes < 1 or not np.isfinite(logits).any():
         raise ValueError("logits: need at least one category with finite logit")
     means = as_float_array(means, "means", ndim=1)
     variances = as_float_array(variances, "variances", ndim=1)
-    if means.shape != (K,):
-        raise ValueError(f"means: expected shape ({K},) like logits, got {means.shape}")
-    if variances.shape != (K,) or (variances <= 0).any():
-        raise ValueError(f"variances: expected {K} positive values, got {variances!r}")
-    a = np.broadcast_to(as_float_array(relax_rate, "relax_rate"), (K,)).astype(float)
+    if means.shape != (n_modes,):
+        raise ValueError(f"means: expected shape ({n_modes},) like logits, got {means.shape}")
+    if variances.shape != (n_modes,) or (variances <= 0).any():
+        raise ValueError(f"variances: expected {n_modes} positive values, got {variances!r}")
+    a = np.broadcast_to(as_float_array(relax_rate, "relax_rate"), (n_modes,)).astype(float)
     if (a <= 0).any():
         raise ValueError("relax_rate: must be positive")
     r = float(as_float_array(switch_rate, "switch_rate", ndim=0))
@@ -113,12 +113,12 @@ def pmog_sample(x0: ArrayLike, mode0: ArrayLike | None, t: float, logits: ArrayL
         Initial modes (broadcast to ``x0``), or ``None`` to draw them from :math:`p`.
     t : float
         Physical time (``t / tau0`` in device units).
-    logits, means, variances : array_like of shape (K,)
+    logits, means, variances : array_like of shape (n_modes,)
         Mode selector logits and each mode's target Gaussian.
     switch_rate : float
         Rate :math:`r` of the mode-redraw clock (per unit of ``tau0``); 0 freezes the modes.
     rng : numpy.random.Generator or int
-    relax_rate : float or array_like of shape (K,)
+    relax_rate : float or array_like of shape (n_modes,)
         OU rate :math:`a_k` within each mode.
 
     Returns
@@ -165,22 +165,22 @@ def pmog_sample(x0: ArrayLike, mode0: ArrayLike | None, t: float, logits: ArrayL
 
 
 def _generator(p, means, variances, a, r) -> np.ndarray:
-    """Generator G of the linear moment ODE for v = (pi, m1, m2), each block of length K."""
-    K = p.size
-    G = np.zeros((3 * K, 3 * K))  # (3K, 3K)
-    switch = r * (np.outer(p, np.ones(K)) - np.eye(K))  # redraw: gain p_k * total, loss own
-    i = np.arange(K)
-    G[:K, :K] = switch
-    G[K:2 * K, K:2 * K] = switch - np.diag(a)
-    G[K + i, i] = a * means
-    G[2 * K:, 2 * K:] = switch - np.diag(2 * a)
-    G[2 * K + i, K + i] = 2 * a * means
-    G[2 * K + i, i] = 2 * a * variances
+    """Generator G of the linear moment ODE for v = (pi, m1, m2), each block of length n_modes."""
+    n_modes = p.size
+    G = np.zeros((3 * n_modes, 3 * n_modes))  # (3 n_modes, 3 n_modes)
+    switch = r * (np.outer(p, np.ones(n_modes)) - np.eye(n_modes))  # redraw: gain p_k * total, loss own
+    i = np.arange(n_modes)
+    G[:n_modes, :n_modes] = switch
+    G[n_modes:2 * n_modes, n_modes:2 * n_modes] = switch - np.diag(a)
+    G[n_modes + i, i] = a * means
+    G[2 * n_modes:, 2 * n_modes:] = switch - np.diag(2 * a)
+    G[2 * n_modes + i, n_modes + i] = 2 * a * means
+    G[2 * n_modes + i, i] = 2 * a * variances
     return G
 
 
-def _as_moments(v: np.ndarray, K: int) -> PMOGMoments:
-    pi, m1, m2 = v[:K], v[K:2 * K], v[2 * K:]
+def _as_moments(v: np.ndarray, n_modes: int) -> PMOGMoments:
+    pi, m1, m2 = v[:n_modes], v[n_modes:2 * n_modes], v[2 * n_modes:]
     safe = np.where(pi > 0, pi, 1.0)
     mean = np.where(pi > 0, m1 / safe, np.nan)
     var = np.where(pi > 0, m2 / safe - mean**2, np.nan)
@@ -238,8 +238,8 @@ def pmog_stationary(logits: ArrayLike, means: ArrayLike, variances: ArrayLike, *
     [-0.909091  0.909091]
     """
     p, means, variances, a, r = _check_mixture(logits, means, variances, relax_rate, switch_rate)
-    K = p.size
-    R = r * (np.eye(K) - np.outer(p, np.ones(K)))
+    n_modes = p.size
+    R = r * (np.eye(n_modes) - np.outer(p, np.ones(n_modes)))
     m1 = np.linalg.solve(np.diag(a) + R, a * means * p)
     m2 = np.linalg.solve(np.diag(2 * a) + R, 2 * a * (means * m1 + variances * p))
-    return _as_moments(np.concatenate([p, m1, m2]), K)
+    return _as_moments(np.concatenate([p, m1, m2]), n_modes)

@@ -21,15 +21,14 @@ Gibbs distributions, and the Bayesian restoration of images", IEEE PAMI 6, 721â€
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special, stats
 
-from ._validation import as_float_array, as_rng, check_positive_int, check_symmetric_couplings, check_temperature
-from .gibbs import boltzmann, log_partition_function
-from .ising import greedy_colouring
+from ._validation import as_float_array, as_rng, check_allocation, check_beta, check_positive_int, check_symmetric_couplings
+from .ising._chromatic import colour_blocks, greedy_colouring, heat_bath_sweep
+from .ising.model import ExactLaw, _check_spins, _clamp, _energy, _enumerate_law
 from .testing import enumerate_states
 
 __all__ = [
@@ -40,7 +39,6 @@ __all__ = [
     "bm_energy",
     "conditional_probability",
     "gibbs_sample",
-    "ExactLaw",
     "exact_law",
     "synchronous_stationary_law",
     "AND_GATE",
@@ -59,8 +57,7 @@ def _values(values: tuple[int, int]) -> tuple[int, int]:
 
 
 def _beta(beta: ArrayLike) -> float:
-    b = float(check_temperature(beta, "beta", allow_inf=False))
-    return b
+    return check_beta(beta, scalar=True)
 
 
 def pbit_probability(I: ArrayLike, *, beta: float = 1.0) -> np.ndarray:
@@ -124,9 +121,25 @@ def sample_pbit_tanh(I: ArrayLike, *, beta: float = 1.0, rng: np.random.Generato
 
 
 def bm_energy(W: ArrayLike, b: ArrayLike, m: ArrayLike) -> np.ndarray:
-    r"""Boltzmann-machine energy :math:`E(m) = -\frac12 m^\top W m - b^\top m` of states ``m`` (shape (..., n)).
+    r"""Boltzmann-machine energy :math:`E(m) = -\frac12 m^\top W m - b^\top m` of states ``m``.
 
-    ``W`` must be symmetric with zero diagonal (checked), ``b`` of shape (n,). Returns shape (...).
+    Parameters
+    ----------
+    W : array_like of shape (n, n)
+        Symmetric couplings with zero diagonal (checked).
+    b : array_like of shape (n,)
+        Biases.
+    m : array_like of shape (..., n)
+        States, in either convention (spins or bits); the quadratic form is evaluated as given.
+
+    Returns
+    -------
+    ndarray of shape (...)
+
+    Notes
+    -----
+    The one energy of a binary network in the project: :func:`thermoref.ising.ising_energy` evaluates the
+    same function (with :math:`J = W`, :math:`h = b`) over spins.
 
     Examples
     --------
@@ -137,11 +150,13 @@ def bm_energy(W: ArrayLike, b: ArrayLike, m: ArrayLike) -> np.ndarray:
     m = as_float_array(m, "m", min_ndim=1)
     if m.shape[-1] != W.shape[0]:
         raise ValueError(f"m: last axis has {m.shape[-1]} units, W has {W.shape[0]}")
-    return -0.5 * np.einsum("...i,ij,...j->...", m, W, m) - m @ b
+    return _energy(W, b, m)
 
 
 def _network(W: ArrayLike, b: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     W = check_symmetric_couplings(W, "W")
+    if W.shape[0] == 0:
+        raise ValueError("W: the network needs at least one unit, got shape (0, 0)")
     b = as_float_array(b, "b", ndim=1)
     if b.shape[0] != W.shape[0]:
         raise ValueError(f"b: expected shape ({W.shape[0]},), got {b.shape}")
@@ -161,18 +176,6 @@ def conditional_probability(W: ArrayLike, b: ArrayLike, m: ArrayLike, *, beta: f
     lo, hi = _values(values)
     m = as_float_array(m, "m", min_ndim=1)
     return special.expit(_beta(beta) * (hi - lo) * (m @ W + b))
-
-
-def _clamp(clamp: Mapping[int, int] | None, n: int, values: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean mask of clamped units and their values."""
-    mask, vals = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int8)
-    for i, v in (clamp or {}).items():
-        if not (isinstance(i, (int, np.integer)) and 0 <= i < n):
-            raise ValueError(f"clamp: unit index {i!r} out of range for {n} units")
-        if v not in values:
-            raise ValueError(f"clamp: value {v!r} of unit {i} is not in {values}")
-        mask[i], vals[i] = True, v
-    return mask, vals
 
 
 def gibbs_sample(
@@ -247,75 +250,74 @@ def gibbs_sample(
         raise ValueError(f"schedule: expected one of {SCHEDULES}, got {schedule!r}")
     rng = as_rng(rng)
     n = W.shape[0]
+    check_allocation((n_sweeps if return_trajectory else 1, n_chains, n), "n_chains")
     fixed, fixed_vals = _clamp(clamp, n, (lo, hi))
     if m0 is None:
         m = np.where(rng.random((n_chains, n)) < 0.5, hi, lo).astype(np.float64)  # (C, n)
     else:
-        m = np.broadcast_to(as_float_array(m0, "m0"), (n_chains, n)).astype(np.float64)
-        if not np.isin(m, (lo, hi)).all():
-            raise ValueError(f"m0: entries must be in {(lo, hi)}")
+        start = _check_spins(m0, n, "m0", (lo, hi))
+        if start.ndim > 2 or (start.ndim == 2 and start.shape[0] not in (1, n_chains)):
+            raise ValueError(f"m0: expected shape ({n_chains}, {n}) or ({n},), got {start.shape}")
+        m = np.broadcast_to(start, (n_chains, n)).astype(np.float64)
     m[:, fixed] = fixed_vals[fixed]
     gain = beta * (hi - lo)
-    free = np.flatnonzero(~fixed)
-    groups = [g[~fixed[g]] for g in _groups(W, schedule)]
     traj = np.empty((n_sweeps, n_chains, n), dtype=np.int8) if return_trajectory else None
-    rows = np.arange(n_chains)
-    for sweep in range(n_sweeps):
-        if schedule == "random":
+    if schedule == "random":
+        free = np.flatnonzero(~fixed)
+        rows = np.arange(n_chains)
+        for sweep in range(n_sweeps):
             for _ in range(free.size):  # n single-unit updates per sweep, a random unit per chain
                 i = free[rng.integers(0, free.size, size=n_chains)]  # (C,)
                 I = np.einsum("cj,cj->c", m, W[i]) + b[i]
                 m[rows, i] = np.where(rng.random(n_chains) < special.expit(gain * I), hi, lo)
-        else:
-            for g in groups:  # units (systematic), colours (chromatic) or everything (synchronous)
-                I = m @ W[:, g] + b[g]  # (C, |g|)
-                m[:, g] = np.where(rng.random(I.shape) < special.expit(gain * I), hi, lo)
-        if traj is not None:
-            traj[sweep] = m
-    return traj if traj is not None else m.astype(np.int8)
-
-
-def _groups(W: np.ndarray, schedule: str) -> list[np.ndarray]:
-    n = W.shape[0]
+            if traj is not None:
+                traj[sweep] = m
+        return traj if traj is not None else m.astype(np.int8)
+    # Systematic: every unit its own colour, in index order; synchronous: one colour for all (the mistake).
     if schedule == "chromatic":
         colours = greedy_colouring(W)
-        return [np.flatnonzero(colours == c) for c in range(colours.max() + 1)]
-    if schedule == "synchronous":
-        return [np.arange(n)]
-    return [np.array([i]) for i in range(n)]
-
-
-@dataclass(frozen=True)
-class ExactLaw:
-    """The Boltzmann law of a small network by enumeration of all ``2**n`` states.
-
-    Attributes
-    ----------
-    states : ndarray of int8, shape (2**n, n)
-        In :func:`thermoref.testing.enumerate_states` order.
-    p : ndarray of shape (2**n,)
-        Probabilities (zero outside a clamp).
-    log_Z : float
-        Log partition function (of the clamped sub-system when clamped).
-    mean : ndarray of shape (n,)
-        :math:`\\langle m_i\\rangle`.
-    corr : ndarray of shape (n, n)
-        :math:`\\langle m_i m_j\\rangle`.
-    """
-
-    states: np.ndarray
-    p: np.ndarray
-    log_Z: float
-    mean: np.ndarray
-    corr: np.ndarray
+    else:
+        colours = np.arange(n) if schedule == "systematic" else np.zeros(n, dtype=np.int64)
+    perm, _, _, blocks = colour_blocks(W, b, colours, fixed)
+    mp = m[:, perm]  # (C, n), colours contiguous, clamped units last
+    for sweep in range(n_sweeps):
+        heat_bath_sweep(mp, blocks, gain, rng, lo, hi)
+        if traj is not None:
+            traj[sweep][:, perm] = mp
+    if traj is not None:
+        return traj
+    out = np.empty(mp.shape, dtype=np.int8)
+    out[:, perm] = mp
+    return out
 
 
 def exact_law(W: ArrayLike, b: ArrayLike, *, beta: float = 1.0, values: tuple[int, int] = SPIN,
               clamp: Mapping[int, int] | None = None) -> ExactLaw:
-    r"""Exact :math:`p(m) = e^{-\beta E(m)}/Z` over all :math:`2^n` states (n <= 20), optionally clamped.
+    r"""Exact :math:`p(m) = e^{-\beta E(m)}/Z` of a Boltzmann machine over all :math:`2^n` states (n <= 20).
 
-    Uses :func:`thermoref.gibbs.boltzmann` and :func:`thermoref.gibbs.log_partition_function` on the
-    enumerated energies; states outside the clamp get probability zero.
+    Parameters
+    ----------
+    W : array_like of shape (n, n)
+        Symmetric couplings with zero diagonal.
+    b : array_like of shape (n,)
+        Biases.
+    beta : float
+        Inverse temperature, :math:`0 \le \beta \le \infty`.
+    values : (-1, 1) or (0, 1)
+        Spin or bit convention of the states.
+    clamp : mapping of int to int, optional
+        Units held fixed; states outside the clamp get probability zero and ``log_Z`` is that of the
+        clamped sub-system.
+
+    Returns
+    -------
+    thermoref.ising.ExactLaw
+        The same result type as :func:`thermoref.ising.exact_law`, from the same enumeration.
+
+    Notes
+    -----
+    :math:`p = \mathrm{softmax}(-\beta E)` over the enumerated energies :math:`E(m) = -\tfrac12 m^\top W m
+    - b^\top m`, through :func:`thermoref.gibbs.boltzmann` and :func:`thermoref.gibbs.log_partition_function`.
 
     Examples
     --------
@@ -324,21 +326,8 @@ def exact_law(W: ArrayLike, b: ArrayLike, *, beta: float = 1.0, values: tuple[in
     [0.440399 0.059601 0.059601 0.440399] 0.761594
     """
     W, b = _network(W, b)
-    beta = _beta(beta)
-    lo, hi = _values(values)
-    n = W.shape[0]
-    if n > 20:
-        raise ValueError(f"W: exact enumeration is limited to n <= 20 units, got {n}")
-    states = enumerate_states(n, (lo, hi))  # (2**n, n)
-    s = states.astype(np.float64)
-    E = -0.5 * np.einsum("si,ij,sj->s", s, W, s) - s @ b  # (2**n,)
-    fixed, vals = _clamp(clamp, n, (lo, hi))
-    allowed = (states[:, fixed] == vals[fixed]).all(axis=1)  # states consistent with the clamp
-    kT = np.inf if beta == 0 else 1.0 / beta
-    p = np.zeros(E.shape)
-    p[allowed] = boltzmann(E[allowed], kT)
-    log_Z = float(log_partition_function(E[allowed], kT))
-    return ExactLaw(states, p, log_Z, p @ s, s.T @ (p[:, None] * s))
+    beta = check_beta(beta, allow_inf=True, scalar=True)
+    return _enumerate_law(W, b, beta, _values(values), clamp, name="W")
 
 
 def synchronous_stationary_law(W: ArrayLike, b: ArrayLike, *, beta: float = 1.0, values: tuple[int, int] = SPIN) -> np.ndarray:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array, as_logits, as_rng, check_positive_int
+from ._validation import as_logits, as_rng, check_beta, check_positive_int
 from .gibbs import logsumexp, softmax
 
 __all__ = [
@@ -41,9 +41,7 @@ _CHUNK = 1 << 21  # float64 entries per Gumbel block (16 MiB)
 def _scaled_logits(logits: ArrayLike, beta: ArrayLike) -> np.ndarray:
     """Validate ``logits`` (-inf = masked) and ``beta``; return ``beta * logits`` with masks kept at -inf."""
     z = as_logits(logits)
-    b = as_float_array(beta, "beta")
-    if (b < 0).any():
-        raise ValueError(f"beta: inverse temperature must be non-negative, got {b[b < 0].ravel()[0]!r}")
+    b = check_beta(beta)
     batch = z.shape[:-1]
     try:
         if np.broadcast_shapes(b.shape, batch) != batch:

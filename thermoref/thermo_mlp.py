@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array, as_rng, check_positive_int, check_temperature
+from ._validation import as_float_array, as_rng, check_positive_int, check_real, check_temperature
 from .langevin import _steps, langevin_neuron
 
 __all__ = ["ridge_fit", "CostModel", "ThermodynamicMLP", "ThermodynamicFFN"]
@@ -31,8 +31,8 @@ __all__ = ["ridge_fit", "CostModel", "ThermodynamicMLP", "ThermodynamicFFN"]
 EM_STEP_FLOPS = 10
 
 
-def ridge_fit(H: ArrayLike, y: ArrayLike, lam: float) -> np.ndarray:
-    r"""Ridge regression weights :math:`W = (H^\top H + \lambda I)^{-1}H^\top y`.
+def ridge_fit(H: ArrayLike, y: ArrayLike, penalty: float) -> np.ndarray:
+    r"""Ridge regression weights :math:`W = (H^\top H + \lambda I)^{-1}H^\top y`, :math:`\lambda` the ``penalty``.
 
     Parameters
     ----------
@@ -40,8 +40,8 @@ def ridge_fit(H: ArrayLike, y: ArrayLike, lam: float) -> np.ndarray:
         Features (append a column of ones for a bias).
     y : array_like of shape (K,) or (K, n_out)
         Targets.
-    lam : float
-        Ridge penalty, ``>= 0`` (0 is least squares and needs full column rank).
+    penalty : float
+        Ridge penalty :math:`\lambda \ge 0` (0 is least squares and needs full column rank).
 
     Returns
     -------
@@ -58,10 +58,8 @@ def ridge_fit(H: ArrayLike, y: ArrayLike, lam: float) -> np.ndarray:
     y = as_float_array(y, "y", min_ndim=1)
     if y.shape[0] != H.shape[0] or y.ndim > 2:
         raise ValueError(f"y: expected shape ({H.shape[0]},) or ({H.shape[0]}, n_out), got {y.shape}")
-    lam = float(as_float_array(lam, "lam", ndim=0))
-    if lam < 0:
-        raise ValueError(f"lam: the ridge penalty must be non-negative, got {lam!r}")
-    G = H.T @ H + lam * np.eye(H.shape[1])  # (F, F)
+    penalty = check_real(penalty, "penalty", nonnegative=True)
+    G = H.T @ H + penalty * np.eye(H.shape[1])  # (F, F)
     return np.linalg.solve(G, H.T @ y)
 
 
@@ -107,7 +105,7 @@ class ThermodynamicMLP:
     --------
     >>> from thermoref.thermo_mlp import ThermodynamicMLP
     >>> X = np.linspace(-1, 1, 40)[:, None]
-    >>> net = ThermodynamicMLP(1, [30], rng=0, kT=0.0, J4=1.0, input_scale=3.0).fit(X, X[:, 0] ** 2, lam=1e-6, rng=1)
+    >>> net = ThermodynamicMLP(1, [30], rng=0, kT=0.0, J4=1.0, input_scale=3.0).fit(X, X[:, 0] ** 2, penalty=1e-6, rng=1)
     >>> bool(np.abs(net.predict(X, rng=2) - X[:, 0] ** 2).max() < 0.05)
     True
     """
@@ -146,10 +144,10 @@ class ThermodynamicMLP:
             H = x.mean(axis=0)
         return H
 
-    def fit(self, X: ArrayLike, y: ArrayLike, *, lam: float, rng) -> "ThermodynamicMLP":
+    def fit(self, X: ArrayLike, y: ArrayLike, *, penalty: float, rng) -> "ThermodynamicMLP":
         """Fit the readout (with bias) by ridge regression on the features of ``X``; returns ``self``."""
         H = self.features(X, rng=rng)
-        self.readout = ridge_fit(np.hstack([H, np.ones((H.shape[0], 1))]), y, lam)
+        self.readout = ridge_fit(np.hstack([H, np.ones((H.shape[0], 1))]), y, penalty)
         return self
 
     def predict(self, X: ArrayLike, *, rng) -> np.ndarray:

@@ -21,26 +21,18 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array, as_logits, as_rng, check_positive_int
-from .gibbs import softmax
+from scipy.special import expit
+
+from .._validation import as_float_array, as_logits, as_rng, check_positive_int, check_real
+from ..gibbs import softmax
 
 __all__ = ["sigmoid_attention_weights", "pbit_attention_weights", "sigmoid_attention_jacobian", "softmax_jacobian"]
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function without overflow warnings; exact 0 at ``-inf``."""
-    out = np.empty_like(x)
-    pos = x >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
-    ex = np.exp(x[~pos])
-    out[~pos] = ex / (1.0 + ex)
-    return out
-
-
 def _prepare(logits: ArrayLike, bias: float) -> tuple[np.ndarray, np.ndarray]:
     ell = as_logits(logits)
-    b = float(as_float_array(bias, "bias"))
-    return ell, _sigmoid(ell - b)
+    b = check_real(bias, "bias")
+    return ell, expit(ell - b)
 
 
 def sigmoid_attention_weights(logits: ArrayLike, *, bias: float = 0.0) -> np.ndarray:

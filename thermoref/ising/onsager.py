@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ellipe, ellipk
 
-from ._validation import as_float_array, check_positive_int
+from .._validation import check_beta, check_positive_int, check_real
 
 __all__ = [
     "BETA_C",
@@ -42,10 +42,8 @@ def _kappa2(K: np.ndarray) -> np.ndarray:
 
 
 def _coupling(beta: ArrayLike, J: float) -> tuple[np.ndarray, float]:
-    b = as_float_array(beta, "beta")
-    if (b < 0).any():
-        raise ValueError("beta: inverse temperature must be non-negative")
-    J = float(as_float_array(J, "J"))
+    b = check_beta(beta)
+    J = check_real(J, "J")
     if not J > 0:
         raise ValueError(f"J: the exact results here are for a ferromagnet, J > 0; got {J!r}")
     return b * J, J
@@ -77,7 +75,7 @@ def onsager_energy(beta: ArrayLike, J: float = 1.0) -> np.ndarray:
 
     Examples
     --------
-    >>> from thermoref.onsager import onsager_energy, BETA_C
+    >>> from thermoref.ising import onsager_energy, BETA_C
     >>> print(f"{onsager_energy(BETA_C):.6f}")
     -1.414214
     """
@@ -119,7 +117,7 @@ def onsager_magnetization(beta: ArrayLike, J: float = 1.0) -> np.ndarray:
 
     Examples
     --------
-    >>> from thermoref.onsager import onsager_magnetization
+    >>> from thermoref.ising import onsager_magnetization
     >>> print(f"{onsager_magnetization(0.6):.6f}")
     0.973609
     """
@@ -171,7 +169,7 @@ def kaufman_log_partition_function(beta: ArrayLike, m: int, n: int, J: float = 1
         Inverse temperature(s), :math:`\beta \ge 0`.
     m, n : int
         Numbers of rows and columns (each >= 2; a side of 2 counts its doubled bond twice, as
-        :func:`thermoref.lattice.lattice_energy` does).
+        :func:`thermoref.ising.lattice_energy` does).
     J : float
         Coupling (> 0).
 
@@ -199,7 +197,7 @@ def kaufman_log_partition_function(beta: ArrayLike, m: int, n: int, J: float = 1
 
     Examples
     --------
-    >>> from thermoref.onsager import kaufman_log_partition_function
+    >>> from thermoref.ising import kaufman_log_partition_function
     >>> print(f"{kaufman_log_partition_function(0.0, 4, 4):.6f}")
     11.090355
     """

@@ -24,15 +24,17 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array, as_logits, check_temperature
-from .attention import attention_weights, sampling_mse
+from .._validation import as_float_array, check_real, check_temperature
+from ..gibbs import entropy, heat_capacity
+from .exact import attention_weights
+from .sampled import sampling_mse
 
 __all__ = ["HeadStatistics", "attention_specific_heat", "head_statistics", "samples_needed"]
 
 
 @dataclass(frozen=True)
 class HeadStatistics:
-    """Per-row statistics of an attention head's Gibbs laws, each of shape (..., T).
+    """Per-row statistics of an attention head's Gibbs laws, each of shape (...); zero on inert rows.
 
     Attributes
     ----------
@@ -52,6 +54,14 @@ class HeadStatistics:
     specific_heat: np.ndarray
 
 
+def _rows(logits: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Validated logits (..., S) (``-inf`` = masked key) and the (...) marker of fully masked (inert) rows."""
+    ell = as_float_array(logits, "logits", min_ndim=1, allow_neg_inf=True)
+    if ell.shape[-1] == 0:
+        raise ValueError("logits: no keys (last axis is empty)")
+    return ell, np.isneginf(ell).all(axis=-1)
+
+
 def attention_specific_heat(logits: ArrayLike, kT: ArrayLike = 1.0) -> np.ndarray:
     r"""Heat capacity of each row's Gibbs law, :math:`C_v = \mathrm{Var}_{p}(\ell)/kT^2`, masked keys excluded.
 
@@ -65,11 +75,17 @@ def attention_specific_heat(logits: ArrayLike, kT: ArrayLike = 1.0) -> np.ndarra
     Returns
     -------
     ndarray of shape (...)
+        Zero on fully masked (inert) rows.
 
     Notes
     -----
-    Identical to :func:`thermoref.gibbs.heat_capacity` with :math:`E = -\ell` (which accepts no masked
-    levels); the tests check both that and :math:`C_v = dU/d(kT)` by finite differences.
+    This is :func:`thermoref.gibbs.heat_capacity` with :math:`E = -\ell`, a masked key entering as a level of
+    degeneracy 0: :math:`C_v = \partial U/\partial(kT) = \beta^2\,\mathrm{Var}_p(E)`. It is not monotone in
+    the sharpness of the row (zero for uniform and for one-hot attention).
+
+    References
+    ----------
+    Schottky, W. (1922) Phys. Z. 23, 448; Landau & Lifshitz, *Statistical Physics* §31.
 
     Examples
     --------
@@ -77,22 +93,16 @@ def attention_specific_heat(logits: ArrayLike, kT: ArrayLike = 1.0) -> np.ndarra
     >>> print(f"{attention_specific_heat([0.0, -1.0], kT=0.4168):.4f}")
     0.4392
     """
-    ell = as_logits(logits)
+    ell, dead = _rows(logits)
     tau = check_temperature(kT, "kT")
     try:
         tau = np.broadcast_to(tau, np.broadcast_shapes(tau.shape, ell.shape[:-1]))
     except ValueError:
         raise ValueError(f"kT: shape {tau.shape} does not broadcast to the rows' shape {ell.shape[:-1]}") from None
-    ok = np.isfinite(tau) & (tau > 0)
-    t = np.where(ok, tau, 1.0)[..., None]  # (..., 1)
-    allowed = ell > -np.inf
-    x = np.where(allowed, ell, 0.0)
-    top = np.max(np.where(allowed, x, -np.inf), axis=-1, keepdims=True)
-    w = np.where(allowed, np.exp((x - top) / t), 0.0)  # (..., S)
-    p = w / w.sum(axis=-1, keepdims=True)
-    mean = np.sum(p * x, axis=-1, keepdims=True)
-    var = np.sum(p * (x - mean) ** 2, axis=-1)
-    return np.where(ok, var / t[..., 0] ** 2, 0.0)
+    allowed = (ell > -np.inf) | dead[..., None]  # an inert row gets a placeholder law, zeroed below
+    E = np.where(ell > -np.inf, -ell, 0.0)
+    C = heat_capacity(E, tau[..., None], degeneracy=allowed.astype(np.float64))
+    return np.where(dead, 0.0, C)
 
 
 def head_statistics(logits: ArrayLike) -> HeadStatistics:
@@ -101,10 +111,20 @@ def head_statistics(logits: ArrayLike) -> HeadStatistics:
     Parameters
     ----------
     logits : array_like of shape (..., S)
+        Row logits; ``-inf`` masks a key.
 
     Returns
     -------
     HeadStatistics
+        Every statistic is zero on a fully masked (inert) row.
+
+    Notes
+    -----
+    With :math:`p = \mathrm{softmax}(\ell)`: :math:`H = -\sum_j p_j\ln p_j` (:func:`thermoref.gibbs.entropy`),
+    :math:`1 - \max_j p_j`, :math:`1 - \sum_j p_j^2` and :math:`C_v = \mathrm{Var}_p(\ell)`
+    (:func:`attention_specific_heat`). For values without structure,
+    :math:`\mathbb E\,\mathrm{tr}\,\mathrm{Cov}_p(v) = d_v(1 - \sum_j p_j^2)`: the collision complement is the
+    value-free predictor of the samples a head needs.
 
     Examples
     --------
@@ -112,25 +132,26 @@ def head_statistics(logits: ArrayLike) -> HeadStatistics:
     >>> print(f"{s.entropy[0]:.4f} {s.collision[0]:.2f} {s.specific_heat[0]:.1f}")
     1.3863 0.75 0.0
     """
-    ell = as_logits(logits)
-    p = attention_weights(ell[..., None, :])[..., 0, :]  # (..., S)
-    with np.errstate(divide="ignore"):
-        logp = np.where(p > 0, np.log(np.where(p > 0, p, 1.0)), 0.0)
+    ell, dead = _rows(logits)
+    p = attention_weights(np.where(dead[..., None], 0.0, ell)[..., None, :])[..., 0, :]  # (..., S)
+    live = ~dead
     return HeadStatistics(
-        entropy=-np.sum(p * logp, axis=-1),
-        one_minus_pmax=1.0 - p.max(axis=-1),
-        collision=1.0 - np.sum(p**2, axis=-1),
+        entropy=np.where(live, entropy(p), 0.0),
+        one_minus_pmax=np.where(live, 1.0 - p.max(axis=-1), 0.0),
+        collision=np.where(live, 1.0 - np.sum(p**2, axis=-1), 0.0),
         specific_heat=attention_specific_heat(ell),
     )
 
 
-def samples_needed(logits: ArrayLike, V: ArrayLike, rmse: float) -> np.ndarray:
+def samples_needed(logits: ArrayLike, value: ArrayLike, rmse: float) -> np.ndarray:
     r"""Samples per query that sampled attention needs for a target root-mean-square error.
 
     Parameters
     ----------
     logits : array_like of shape (..., T, S)
-    V : array_like of shape (..., S, d_v)
+        Attention logits, ``-inf`` = masked key.
+    value : array_like of shape (..., S, d_v)
+        Values, one row per key.
     rmse : float
         Target :math:`\varepsilon > 0` for :math:`\sqrt{\mathbb E\|\hat pV - pV\|^2}`.
 
@@ -139,7 +160,5 @@ def samples_needed(logits: ArrayLike, V: ArrayLike, rmse: float) -> np.ndarray:
     ndarray of shape (..., T)
         :math:`K^* = \mathrm{tr}\,\mathrm{Cov}_p(v)/\varepsilon^2` (real-valued; round up to use it).
     """
-    eps = float(as_float_array(rmse, "rmse"))
-    if not eps > 0:
-        raise ValueError(f"rmse: must be positive, got {eps!r}")
-    return sampling_mse(logits, V, 1) / eps**2
+    eps = check_real(rmse, "rmse", positive=True)
+    return sampling_mse(logits, value, 1) / eps**2

@@ -22,7 +22,6 @@ Physics", ch. 3–4.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +30,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 
-from ._validation import as_float_array, as_rng, check_positive_int
+from .._validation import as_rng, check_beta, check_positive_int, check_real
 
 _CHUNK = 1 << 16  # sites per cache block of the tuned sweep (a 256 kB word buffer and a 256 kB threshold buffer)
 
@@ -66,21 +65,6 @@ def _check_lattice(spins: ArrayLike, name: str = "spins", *, even: bool = False)
     return s.astype(np.int8)
 
 
-def _check_beta(beta: object) -> float:
-    if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, numbers.Real):
-        raise TypeError(f"beta: expected a real scalar, got {type(beta).__name__}")
-    b = float(beta)
-    if not np.isfinite(b) or b < 0:
-        raise ValueError(f"beta: inverse temperature must be finite and non-negative, got {b!r}")
-    return b
-
-
-def _check_scalar(x: object, name: str) -> float:
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{name}: expected a real scalar, got {type(x).__name__}")
-    return float(as_float_array(x, name))
-
-
 def lattice_energy(spins: ArrayLike, J: float = 1.0, h: float = 0.0) -> np.ndarray:
     r"""Total energy of each periodic square-lattice configuration.
 
@@ -105,12 +89,12 @@ def lattice_energy(spins: ArrayLike, J: float = 1.0, h: float = 0.0) -> np.ndarr
     Examples
     --------
     >>> import numpy as np
-    >>> from thermoref.lattice import lattice_energy
+    >>> from thermoref.ising import lattice_energy
     >>> print(lattice_energy(np.ones((4, 4), dtype=np.int8)))
     -32.0
     """
     s = _check_lattice(spins)
-    J, h = _check_scalar(J, "J"), _check_scalar(h, "h")
+    J, h = check_real(J, "J"), check_real(h, "h")
     s = s.astype(np.float64)
     bonds = s * np.roll(s, -1, axis=-1) + s * np.roll(s, -1, axis=-2)  # (..., Lx, Ly)
     return -J * bonds.sum(axis=(-2, -1)) - h * s.sum(axis=(-2, -1))
@@ -163,9 +147,9 @@ def checkerboard_gibbs_reference(spins: ArrayLike, beta: float, n_sweeps: int, *
     the same law several times faster.
     """
     s = _check_lattice(spins, even=True)
-    beta = _check_beta(beta)
+    beta = check_beta(beta, scalar=True)
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
-    J, h = _check_scalar(J, "J"), _check_scalar(h, "h")
+    J, h = check_real(J, "J"), check_real(h, "h")
     rng = as_rng(rng)
     i, j = np.indices(s.shape[-2:])
     black = (i + j) % 2 == 0  # (Lx, Ly)
@@ -269,7 +253,7 @@ def checkerboard_gibbs(spins: ArrayLike, beta: float, n_sweeps: int, *, rng, J: 
     Examples
     --------
     >>> import numpy as np
-    >>> from thermoref.lattice import checkerboard_gibbs, magnetization
+    >>> from thermoref.ising import checkerboard_gibbs, magnetization
     >>> s = checkerboard_gibbs(np.ones((8, 8), dtype=np.int8), beta=0.1, n_sweeps=20, rng=0)
     >>> s.shape, s.dtype
     ((8, 8), dtype('int8'))
@@ -315,9 +299,9 @@ def checkerboard_trace(spins: ArrayLike, beta: float, n_sweeps: int, *, rng, J: 
 
 def _check_sweep_args(spins, beta, n_sweeps, J, h, rng):
     s = _check_lattice(spins, even=True)
-    beta = _check_beta(beta)
+    beta = check_beta(beta, scalar=True)
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
-    J, h = _check_scalar(J, "J"), _check_scalar(h, "h")
+    J, h = check_real(J, "J"), check_real(h, "h")
     return s, beta, n_sweeps, J, h, as_rng(rng)
 
 
@@ -388,9 +372,9 @@ def _fk_clusters(s: np.ndarray, beta: float, J: float, rng: np.random.Generator)
 
 def _check_cluster_args(spins, beta, n_steps, J, rng):
     s = _check_lattice(spins)
-    beta = _check_beta(beta)
+    beta = check_beta(beta, scalar=True)
     n_steps = check_positive_int(n_steps, "n_steps", minimum=0)
-    J = _check_scalar(J, "J")
+    J = check_real(J, "J")
     if J <= 0:
         raise ValueError(f"J: cluster updates here need a ferromagnetic coupling J > 0, got {J!r}")
     return s, beta, n_steps, J, as_rng(rng)

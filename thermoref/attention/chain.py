@@ -20,12 +20,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array, as_rng, check_positive_int
-from .mcmc import integrated_autocorrelation_times
+from .._validation import as_float_array, as_rng, check_positive_int
+from ..mcmc import integrated_autocorrelation_times
 
 __all__ = ["ChainSamples", "metropolis_keys"]
 
 _PROPOSALS = ("uniform", "local")
+
+# A key whose logit lies this far below its row's maximum has weight exp(-745) = 0 in float64: no mass.
+_LOG_TINY = float(np.log(np.finfo(np.float64).smallest_subnormal))
 
 
 @dataclass(frozen=True)
@@ -35,14 +38,14 @@ class ChainSamples:
     Attributes
     ----------
     indices : ndarray of shape (..., T, K)
-        Key index of each kept step (int64); ``-1`` on fully masked rows.
+        Key index of each kept step (int64); ``-1`` on fully masked (inert) rows, where no chain runs.
     acceptance_rate : ndarray of shape (..., T)
-        Fraction of accepted proposals over warm-up and sampling.
+        Fraction of accepted proposals over warm-up and sampling (0 on inert rows).
     tau_int : ndarray of shape (..., T)
         Integrated autocorrelation time :math:`1 + 2\\sum_{t\\ge1}\\rho(t)` (in kept steps, 1 for independent
-        keys) of the energy trace :math:`\\ell_{j_t}` (``inf`` on fully masked rows).
+        keys) of the energy trace :math:`\\ell_{j_t}` (1 on inert rows: no chain, nothing correlated).
     ess : ndarray of shape (..., T)
-        Effective sample size :math:`K/\\tau_{\\mathrm{int}}` (0 on fully masked rows).
+        Effective sample size :math:`K/\\tau_{\\mathrm{int}}` (0 on inert rows: no draw).
     """
 
     indices: np.ndarray
@@ -61,7 +64,7 @@ def _metropolis_step(state, ell, rng, proposal, allowed_count):
     ell_old = np.take_along_axis(ell, state[..., None], axis=-1)[..., 0]
     ell_new = np.take_along_axis(ell, prop[..., None], axis=-1)[..., 0]
     u = rng.random(state.shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         log_ratio = ell_new - ell_old  # -inf for a masked proposal (NaN only on fully masked rows)
         accept = np.log(u) < log_ratio  # u = 0 (probability 2^-53) gives -inf: always accepted, still exact
     accept &= allowed_count > 0
@@ -88,7 +91,8 @@ def metropolis_keys(
     rng : numpy.random.Generator or int
         Randomness.
     n_warmup : int
-        Steps discarded before the first kept one (relaxation from a uniform random allowed key).
+        Steps discarded before the first kept one (relaxation from a key drawn uniformly among those with
+        mass, see Notes).
     thin : int
         Keep every ``thin``-th step after warm-up.
     proposal : {"uniform", "local"}
@@ -107,10 +111,17 @@ def metropolis_keys(
     energy trace :math:`\ell_{j_t}`; a trace that never moved although the row's law is not a point mass is
     reported with :math:`\tau_{\mathrm{int}} = K` (one effective sample), never as independent.
 
+    Masks: ``-inf`` logits are masked keys, never proposed successfully. A *finite* sentinel (some frameworks
+    write :math:`-3.4\times10^{38}` or ``finfo.min`` instead of ``-inf``) is an ordinary logit: its key has
+    weight :math:`e^{\ell_j - \ell_{\max}}`, exactly 0 in float64 once :math:`\ell_j < \ell_{\max} - 745`, so
+    it has no mass and the chain never accepts a move to it. Chains start at a key drawn uniformly among the
+    keys *with mass* (weight > 0 in float64), never at a sentinel; a row whose every logit equals the same
+    sentinel is not masked but uniform, as in those frameworks.
+
     Examples
     --------
     >>> import numpy as np
-    >>> from thermoref.attention_chain import metropolis_keys
+    >>> from thermoref.attention import metropolis_keys
     >>> out = metropolis_keys(np.zeros((2, 3, 5)), 8, rng=0)
     >>> out.indices.shape, out.ess.shape
     ((2, 3, 8), (2, 3))
@@ -124,8 +135,11 @@ def metropolis_keys(
     rng = as_rng(rng)
     allowed = ell > -np.inf  # (..., T, S)
     allowed_count = allowed.sum(axis=-1)  # (..., T)
-    # Start each row at a uniformly chosen allowed key (Gumbel-max over the mask).
-    start_scores = np.where(allowed, rng.random(ell.shape), -1.0)
+    top = np.max(ell, axis=-1, keepdims=True)  # (..., T, 1)
+    with np.errstate(invalid="ignore"):  # -inf - (-inf) on inert rows: NaN, not > anything
+        mass = allowed & (ell - top > _LOG_TINY)  # (..., T, S): weight > 0 in float64
+    # Start each row at a key drawn uniformly among those with mass (argmax of uniform scores over them).
+    start_scores = np.where(mass, rng.random(ell.shape), -1.0)
     state = np.argmax(start_scores, axis=-1)  # (..., T)
     n_accept = np.zeros(state.shape, dtype=np.int64)
     for _ in range(n_warmup):
@@ -143,11 +157,12 @@ def metropolis_keys(
         trace = np.take_along_axis(np.where(allowed, ell, 0.0), kept, axis=-1)  # (..., T, K)
         tau = integrated_autocorrelation_times(trace, axis=-1)  # (..., T); 1.0 for a constant trace
         moved = np.ptp(trace, axis=-1) > 0
-        spread = np.max(np.where(allowed, ell, -np.inf), axis=-1) > np.min(np.where(allowed, ell, np.inf), axis=-1)
+        # energies of the keys with mass differ: a trace that never moved then means an unmixed chain
+        spread = np.max(np.where(mass, ell, -np.inf), axis=-1) > np.min(np.where(mass, ell, np.inf), axis=-1)
         tau = np.where(~moved & spread, float(n_samples), tau)
     else:
         tau = np.ones(state.shape)
     kept = np.where(masked_rows[..., None], -1, kept)
-    tau = np.where(masked_rows, np.inf, tau)
-    ess = np.where(masked_rows, 0.0, n_samples / np.where(masked_rows, 1.0, tau))
+    tau = np.where(masked_rows, 1.0, tau)
+    ess = np.where(masked_rows, 0.0, n_samples / tau)
     return ChainSamples(kept, acceptance, tau, ess)
