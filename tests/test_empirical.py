@@ -105,9 +105,38 @@ def test_kl_divergence_infinite_for_unseen_category_never_clamped():
 def test_bad_input():
     with pytest.raises(ValueError, match="p"):
         expected_squared_error([0.5, 0.6], 3)
-    with pytest.raises(ValueError, match="K"):
+    with pytest.raises(ValueError, match="^n_samples:"):
         prob_all_seen([0.5, 0.5], 0)
     with pytest.raises(ValueError, match="q"):
         kl_divergence([0.5, 0.5], [0.5, np.nan])
     with pytest.raises(ValueError, match="p"):
         expected_reverse_kl([[0.5, 0.5]], 3)
+
+
+# ----------------------------------------------------------------------------- huge K and bad shapes
+def test_expected_reverse_kl_refuses_a_count_grid_that_cannot_fit():  # regression: int64 max returned 0.0
+    with pytest.raises(ValueError, match="^n_samples: the result would need"):
+        expected_reverse_kl([0.5, 0.5], 2**63 - 1)
+
+
+def test_prob_all_seen_at_huge_K_is_one_minus_the_union_bound_or_refused():
+    # n = 2: P(all seen) = 1 - p1^K - p2^K exactly (inclusion-exclusion has no further term). With
+    # K p_min = 25, the complement 2.8e-11 is far below 1e-9: the answer 1 - u is exact to rounding.
+    mp = pytest.importorskip("mpmath")
+    p2 = 1e-10
+    K = 250_000_000_000
+    with mp.workdps(40):
+        exact = 1 - mp.mpf(p2) ** K - (1 - mp.mpf(p2)) ** K
+    assert abs(prob_all_seen([1 - p2, p2], K) - float(exact)) < 2 * np.finfo(float).eps
+    assert prob_all_seen([0.5, 0.5], 2**63 - 1) == 1.0
+    with pytest.raises(ValueError, match="^n_samples: the result would need"):  # complement 0.33: no shortcut is exact
+        prob_all_seen([1 - 1e-12, 1e-12], 2**40)
+
+
+def test_mismatched_shapes_name_a_parameter():
+    with pytest.raises(ValueError, match="^q: shape"):
+        kl_divergence([0.5, 0.5], [0.2, 0.3, 0.5])
+    with pytest.raises(ValueError, match="^p: shape"):
+        squared_error([0.5, 0.5], [0.2, 0.3, 0.5])
+    with pytest.raises(ValueError, match="^p: the last axis"):
+        expected_squared_error(np.zeros((3, 0)), 4)

@@ -282,3 +282,88 @@ def test_type_errors():
         boltzmann([1 + 2j, 0])
     with pytest.raises(TypeError, match="axis"):
         softmax([1.0, 2.0], axis=0.5)
+
+
+# ------------------------------------------------------------------------- extreme but valid temperatures
+# kT = 5e-324 must behave as kT -> 0 and kT = 1e308 as kT -> inf, silently (warnings are errors here), and
+# give the limit exactly. Oracles: the argmax law with ties shared (1/k on the k maxima), the uniform law
+# 1/n, the degeneracy-weighted laws g/sum(g) over the ground level(s) or over all levels, written by hand.
+Z_TIES = np.array([1.0, 3.0, -2.0, 3.0, 0.5, 3.0, -np.inf])
+
+
+@pytest.mark.parametrize("tau", [0.0, 5e-324, 1e-300])
+def test_softmax_at_tiny_temperature_is_the_argmax_law_with_ties_shared(tau):
+    argmax_law = np.array([0, 1, 0, 1, 0, 1, 0]) / 3.0  # three maxima share the weight
+    assert np.array_equal(softmax(Z_TIES, tau), argmax_law)
+    # ln p = (z - z_max)/tau - ln 3: -ln 3 on the maxima; elsewhere -inf, or a finite -O(1e300) at tau = 1e-300
+    with np.errstate(over="ignore"):  # the oracle's own quotient: -inf where it leaves float64
+        log_law = np.where(argmax_law > 0, -np.log(3.0), (Z_TIES - 3.0) / tau if tau else -np.inf)
+    np.testing.assert_array_max_ulp(log_softmax(Z_TIES, tau), log_law, maxulp=1)
+
+
+@pytest.mark.parametrize("tau", [1e308, np.inf])
+def test_softmax_at_huge_temperature_is_the_uniform_law_over_unmasked_entries(tau):
+    assert np.array_equal(softmax(Z_TIES, tau), np.r_[np.full(6, 1 / 6), 0.0])
+    assert np.array_equal(softmax(Z_TIES[:-1], tau), np.full(6, 1 / 6))
+
+
+def test_softmax_gap_beyond_float64_at_a_temperature_that_resolves_it():
+    # z = +-1e308 at tau = 1e308 is softmax([1, -1]): the gap 2e308 itself overflows, the law does not.
+    e = np.exp(2.0)
+    np.testing.assert_allclose(softmax([1e308, -1e308], 1e308), [e / (e + 1), 1 / (e + 1)], rtol=1e-15)
+    np.testing.assert_allclose(log_partition_function([1e308, -1e308], 1e308), np.log(np.e + 1 / np.e), rtol=1e-15)
+
+
+def test_boltzmann_and_thermodynamics_at_kT_5e_324_are_the_kT_0_limits():
+    E = np.array([0.5, 0.5, 2.0, 3.0])
+    g = np.array([2.0, 1.0, 4.0, 1.0])
+    assert np.array_equal(boltzmann(E, 5e-324, g), [2 / 3, 1 / 3, 0.0, 0.0])  # ground level, g-weighted
+    assert mean_energy(E, 5e-324, g) == 0.5
+    assert thermal_entropy(E, 5e-324, g) == pytest.approx(np.log(3.0), abs=1e-15)  # residual entropy ln g0
+    assert heat_capacity(E, 5e-324, g) == 0.0
+    assert free_energy(E, 5e-324, g) == 0.5  # F = E0 - kT ln g0 = 0.5 to rounding
+    assert log_partition_function(E, 5e-324) == -np.inf  # -E0/kT = -1e323: beyond float64, the kT = 0 limit
+
+
+def test_boltzmann_and_thermodynamics_at_kT_1e308_are_the_kT_inf_limits():
+    E = np.array([0.5, 0.5, 2.0, 3.0])
+    g = np.array([2.0, 1.0, 4.0, 1.0])
+    assert np.array_equal(boltzmann(E, 1e308, g), g / g.sum())
+    assert heat_capacity(E, 1e308, g) == 0.0  # Var(E)/kT^2 ~ 1e-616
+    assert mean_energy(E, 1e308, g) == pytest.approx(float(g @ E / g.sum()), rel=1e-15)
+    assert thermal_entropy(E, 1e308, g) == pytest.approx(np.log(g.sum()), rel=1e-15)
+    # free energy: one microstate in total (sum g = 1) -> F -> g-weighted mean energy, at kT = 1e300 and inf
+    h = np.array([0.25, 0.75])
+    for kT in (1e300, np.inf):
+        assert free_energy([0.0, 1.0], kT, h) == pytest.approx(0.75, rel=1e-15)
+
+
+def test_heat_capacity_where_kT_squared_leaves_the_normal_range_is_the_schottky_value():
+    # Two levels 0 and Delta at kT = Delta: C = x^2 e^x / (1 + e^x)^2 with x = 1, for Delta = 1e-200 (kT^2
+    # underflows) and Delta = 1e200 (kT^2 overflows). Closed form written independently.
+    schottky = np.e / (1 + np.e) ** 2
+    for delta in (1e-200, 1.0, 1e200):
+        assert heat_capacity([0.0, delta], delta) == pytest.approx(schottky, rel=1e-14)
+
+
+def test_logsumexp_of_an_empty_axis_is_minus_inf_and_keepdims_is_a_flag():
+    assert np.array_equal(logsumexp(np.zeros((2, 0))), [-np.inf, -np.inf])
+    assert logsumexp(np.zeros((2, 0)), keepdims=True).shape == (2, 1)
+    assert logsumexp([1e308, -1e308]) == 1e308  # the second weight is exactly 0, without a warning
+    with pytest.raises(TypeError, match="keepdims:"):
+        logsumexp([1.0, 2.0], keepdims=np.array([True, False]))
+
+
+def test_an_empty_axis_of_levels_is_reported_as_E_not_as_degeneracy():  # regression: was "degeneracy:"
+    with pytest.raises(ValueError, match="^E: the axis of levels"):
+        boltzmann(np.zeros(0), 1.0, degeneracy=[1.0])
+    with pytest.raises(ValueError, match="^z: the axis of categories"):
+        softmax(np.zeros((3, 0)))
+    with pytest.raises(ValueError, match="^p: the axis of categories"):
+        entropy(np.zeros(0))
+    assert softmax(np.zeros((0, 3))).shape == (0, 3)  # an empty batch is valid
+
+
+def test_entropy_base_must_be_a_single_real():  # regression: an array failed inside float()
+    with pytest.raises(ValueError, match="^base: expected a single real number"):
+        entropy([0.5, 0.5], base=np.array([2.0, 3.0]))

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from thermoref import selftest
 
@@ -53,3 +54,26 @@ def test_command_line_exits_zero_and_reports_the_control():
     assert "ALL OUTCOMES AS EXPECTED" in out.stdout
     assert "density of states" in out.stdout
     assert out.stderr == ""
+
+
+def test_bad_input_names_the_parameter():
+    with pytest.raises(TypeError, match="^s: expected a thermoref.selftest.Subject"):
+        selftest.run_gates(None)
+    s = selftest.subjects()[0]
+    nan_claim = selftest.Subject(s.name, s.E, None, lambda kT: np.full(s.E.shape, np.nan), s.kT_sweep, s.kT_cold)
+    with pytest.raises(ValueError, match="^s: s.weight: returned NaN"):
+        selftest.run_gates(nan_claim)
+    with pytest.raises(ValueError, match="^kT_units: the result would need"):  # a 3-D box list beyond MAX_BYTES
+        selftest.box_mb_distance((1e308,))
+    with pytest.raises(ValueError, match="^kT_units: temperatures must be positive"):
+        selftest.box_mb_distance((10.0, -1.0))
+    with pytest.raises(TypeError, match="^results: expected a list"):
+        selftest.report([1, 2], np.array([0.1]))
+    with pytest.raises(ValueError, match="^distances: expected at least one"):
+        selftest.report(selftest.run_gates(s), np.array([0.1, 1e308]))
+
+
+def test_report_of_a_subset_of_gates_marks_the_missing_ones():
+    results = selftest.run_gates(selftest.subjects()[0])[:2]
+    text, ok = selftest.report(results, np.array([0.2, 0.1]))
+    assert ok and text.splitlines()[1].split()[-1] == "-"

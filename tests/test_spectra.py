@@ -99,7 +99,7 @@ def test_speed_and_energy_laws_agree_by_change_of_variables():
         (lambda: spectra.maxwell_boltzmann_speed_pdf(1.0, kT=0.0), "kT"),
         (lambda: spectra.finite_difference_levels(np.zeros_like, 1.0, 0.0, 10, 2), "x_max"),
         (lambda: spectra.finite_difference_levels(np.zeros_like, 0.0, 1.0, 10, 20), "n_levels"),
-        (lambda: spectra.finite_difference_levels(lambda x: np.full_like(x, np.nan), 0.0, 1.0, 10, 2), r"potential\(x\): contains NaN"),
+        (lambda: spectra.finite_difference_levels(lambda x: np.full_like(x, np.nan), 0.0, 1.0, 10, 2), "potential: returned NaN"),
         (lambda: spectra.box_density(1, [np.nan]), "x: contains NaN"),
     ],
 )
@@ -111,3 +111,81 @@ def test_bad_input(call, match):
 def test_bad_types():
     with pytest.raises(TypeError, match="n_levels"):
         spectra.box_levels(2.5)
+
+
+# ------------------------------------------------------------------ extreme but valid sizes and parameters
+# Where a factor of the textbook expression leaves float64 (L = 1e200 with mass = 1e-300, kT = 5e-324) the
+# levels are computed from mantissas and binary exponents (a few ulps) and the densities in log space (the
+# stated bound: a relative error of a few |ln f| eps); the oracle is the closed form in 50-digit arithmetic.
+mp = pytest.importorskip("mpmath")
+EPS = np.finfo(np.float64).eps
+
+
+def _rel(a, b):
+    return abs(float((mp.mpf(float(a)) - b) / b)) if b != 0 else abs(float(a))
+
+
+@pytest.mark.parametrize("L, mass", [(1e200, 1e-300), (1e-160, 1e20), (1e-170, 1e40), (1.0, 1e300)])
+@mp.workdps(50)
+def test_box_levels_beyond_the_factors_range_match_the_closed_form(L, mass):
+    E = spectra.box_levels(4, L=L, mass=mass)
+    for n in range(1, 5):
+        exact = mp.mpf(n) ** 2 * mp.pi**2 / (2 * mp.mpf(mass) * mp.mpf(L) ** 2)
+        assert _rel(E[n - 1], exact) < 4 * EPS
+    E3, g3 = spectra.box3d_levels(3, L=L, mass=mass)
+    assert _rel(E3[0], 3 * mp.pi**2 / (2 * mp.mpf(mass) * mp.mpf(L) ** 2)) < 4 * EPS
+
+
+def test_levels_beyond_float64_are_refused_naming_the_argument():
+    with pytest.raises(ValueError, match="^L: the levels exceed the float64 range"):
+        spectra.box_levels(3, L=1e-160)
+    with pytest.raises(ValueError, match="^mass: the levels exceed"):
+        spectra.box_levels(3, mass=5e-324)
+    with pytest.raises(ValueError, match="^omega: the levels exceed"):
+        spectra.oscillator_levels(5, omega=1e308)
+
+
+def test_huge_level_counts_are_refused_before_allocating():  # regression: int64 max returned an empty array
+    for call, name in [(lambda: spectra.box_levels(2**63 - 1), "n_levels"),
+                       (lambda: spectra.oscillator_levels(2**63 - 1), "n_levels"),
+                       (lambda: spectra.oscillator3d_levels(2**40), "n_levels"),
+                       (lambda: spectra.box3d_levels(2**12), "n_max"),
+                       (lambda: spectra.finite_difference_levels(np.zeros_like, 0.0, 1.0, 2**62, 2), "n_grid")]:
+        with pytest.raises(ValueError, match=f"^{name}: the result would need"):
+            call()
+
+
+@mp.workdps(50)
+def test_maxwell_boltzmann_densities_at_extreme_temperatures_match_the_closed_form():
+    # f(v) = 4 pi v^2 (m / 2 pi kT)^{3/2} exp(-m v^2 / 2 kT) and f(E) = 2/sqrt(pi) sqrt(E) kT^{-3/2} exp(-E/kT)
+    def speed(v, kT, m=1.0):
+        v, kT, m = mp.mpf(v), mp.mpf(kT), mp.mpf(m)
+        return 4 * mp.pi * v**2 * (m / (2 * mp.pi * kT)) ** mp.mpf(1.5) * mp.exp(-m * v**2 / (2 * kT))
+
+    def energy(E, kT):
+        E, kT = mp.mpf(E), mp.mpf(kT)
+        return 2 / mp.sqrt(mp.pi) * mp.sqrt(E) / kT ** mp.mpf(1.5) * mp.exp(-E / kT)
+
+    for v, kT in [(1e-162, 5e-324), (1.5e-162, 5e-324), (1e154, 1e308), (3e153, 1e307)]:
+        exact = speed(v, kT)
+        assert _rel(spectra.maxwell_boltzmann_speed_pdf(v, kT), exact) < 8 * (1 + abs(float(mp.log(exact)))) * EPS
+    for E, kT in [(1e-300, 1e-300), (1e308, 1e308), (3e307, 1e307)]:
+        exact = energy(E, kT)
+        assert _rel(spectra.maxwell_boltzmann_energy_pdf(E, kT), exact) < 8 * (1 + abs(float(mp.log(exact)))) * EPS
+    # the limits: all the mass at 0 (kT -> 0), none at finite speed (kT -> inf)
+    assert np.array_equal(spectra.maxwell_boltzmann_speed_pdf([0.0, 0.5, 2.0], 5e-324), [0.0, 0.0, 0.0])
+    assert np.array_equal(spectra.maxwell_boltzmann_energy_cdf([0.0, 1e-300, np.inf], 5e-324), [0.0, 1.0, 1.0])
+
+
+def test_finite_difference_eigensolve_far_from_unit_scale_is_scale_covariant():
+    # H = -1/(2m) d2 + V with m = 1e-200 and V = 1e200 x^2/2 is 1e200 times the unit oscillator: the same grid
+    # gives 1e200 times the same eigenvalues (LAPACK sees the scaled matrix).
+    unit = spectra.finite_difference_levels(lambda x: 0.5 * x**2, -12.0, 12.0, 400, 4)
+    big = spectra.finite_difference_levels(lambda x: 0.5e200 * x**2, -12.0, 12.0, 400, 4, mass=1e-200)
+    np.testing.assert_allclose(big / 1e200, unit, rtol=1e-12)
+    with pytest.raises(ValueError, match="^x_max: the kinetic coefficient"):
+        spectra.finite_difference_levels(np.zeros_like, 0.0, 1e308, 10, 2)
+    with pytest.raises(ValueError, match="^potential: returned shape"):
+        spectra.finite_difference_levels(lambda x: np.zeros(3), 0.0, 1.0, 10, 2)
+    with pytest.raises(TypeError, match="^potential: expected a callable"):
+        spectra.finite_difference_levels(None, 0.0, 1.0, 10, 2)

@@ -115,6 +115,75 @@ def test_bad_input():
         rejection_rate(lambda g: z_test(0.0, 0.0, 1.0), 0, rng=0)
 
 
+def test_enumerate_states_refuses_non_integer_values():  # regression: values=(0.5, 1) truncated to (0, 1)
+    with pytest.raises(ValueError, match="^values: expected two integers"):
+        enumerate_states(3, (0.5, 1))
+    with pytest.raises(ValueError, match="^values: the two states must differ"):
+        state_index([[1, 1]], (1, 1))
+    with pytest.raises(ValueError, match="^values: expected two values"):
+        empirical_law([[1, 1]], (1,))
+
+
+def test_indices_and_histograms_that_cannot_fit_are_refused():
+    with pytest.raises(ValueError, match="^states: 63 units"):
+        state_index(np.ones((2, 63), dtype=np.int8))
+    with pytest.raises(ValueError, match="^states: the result would need"):  # 2**40 counts
+        empirical_law(np.ones((2, 40), dtype=np.int8))
+    assert state_index(np.ones((1, 62), dtype=np.int8)).tolist() == [2**62 - 1]
+
+
+def test_z_statistics_at_the_ends_of_float64():
+    # the difference 2e308 overflows; the statistic (1e308 - (-1e308)) / 1e308 = 2 does not
+    r = z_test(1e308, -1e308, 1e308)
+    assert r.statistic == 2.0 and r.pvalue == pytest.approx(2 * stats.norm.sf(2.0), rel=1e-15)
+    # a mean of draws near 1e308 (the plain sum overflows) and a variance near 5e-324 (var / n underflows)
+    x = np.array([1e308, 1.5e308, 1.7e308, 1.2e308])
+    assert z_test_mean(x, 1.35e308, 1e300).statistic == pytest.approx(0.0, abs=1e-150)
+    assert z_test_mean([1e-162, 3e-162], 2e-162, 5e-324).statistic == pytest.approx(0.0, abs=1e-12)
+    # z = (xbar - mu) sqrt(n) / sigma with sigma^2 = 5e-324, the smallest subnormal (var / n underflows to 0)
+    r = z_test_mean([4e-162, 4e-162], 2e-162, 5e-324)
+    assert r.statistic == pytest.approx(2e-162 * np.sqrt(2.0) / np.sqrt(5e-324), rel=1e-12)
+
+
+def test_z_sample_size_at_tiny_alpha_against_the_normal_quantile():
+    # z_{1 - alpha/2} at alpha = 5e-324 (alpha/2 is below the smallest subnormal): 38.47..., from mpmath's erfc
+    mp = pytest.importorskip("mpmath")
+    with mp.workdps(40):
+        half = mp.mpf(5e-324) / 2
+        z_a = mp.findroot(lambda z: mp.erfc(z / mp.sqrt(2)) / 2 - half, 38.0)
+        z = z_a + mp.sqrt(2) * mp.erfinv(2 * mp.mpf(0.99) - 1)
+        exact = int(mp.ceil((z / mp.mpf(0.05)) ** 2))
+    assert z_sample_size(0.05, 1.0, alpha=5e-324) == exact
+    assert z_sample_size(1e308, 1.0) == 1  # a shift far beyond sigma is caught by one draw
+    with pytest.raises(ValueError, match="^delta: the sample size"):
+        z_sample_size(5e-324, 1.0)
+    with pytest.raises(ValueError, match="^sigma: the sample size"):
+        z_sample_size(0.05, 1e308)
+
+
+def test_ks_and_chi_square_name_what_was_wrong():
+    x = np.random.default_rng(0).standard_normal(50)
+    with pytest.raises(ValueError, match="^cdf: returned NaN"):
+        ks_test(x, lambda u: np.full_like(u, np.nan))
+    with pytest.raises(ValueError, match="^cdf: returned values outside"):
+        ks_test(x, lambda u: u)
+    with pytest.raises(ValueError, match="^cdf: 'no-such' is not the name"):
+        ks_test(x, "no-such")
+    with pytest.raises(ValueError, match="^args: .* not valid parameters of scipy.stats.norm"):
+        ks_test(x, "norm", args=(0.0, -1.0))
+    with pytest.raises(TypeError, match="^cdf: cdf\\(x, \\*args\\)"):
+        ks_test(x, lambda u: u, args=(1.0,))
+    assert ks_test(x, "norm", args=(0.0, 1.0)).pvalue == ks_test(x, "norm").pvalue
+    with pytest.raises(ValueError, match="^ddof: removing 5"):
+        chi_square_test([30, 40, 30], [0.3, 0.4, 0.3], ddof=5)
+    with pytest.raises(ValueError, match="^min_expected: 1e\\+308 exceeds"):
+        chi_square_test([30, 40, 30], [0.3, 0.4, 0.3], min_expected=1e308)
+    with pytest.raises(TypeError, match="^trial: must return"):
+        rejection_rate(lambda g: 0.5, 3, rng=0)
+    with pytest.raises(ValueError, match="^n_trials: the result would need"):
+        rejection_rate(lambda g: z_test(0.0, 0.0, 1.0), 2**62, rng=0)
+
+
 # ---------------------------------------------------------------- calibration (many seeds)
 
 LOGITS = np.linspace(0.0, 3.0, 10)

@@ -14,16 +14,21 @@ from numpy.typing import ArrayLike
 
 __all__ = [
     "MAX_BYTES",
+    "MAX_WORK",
     "as_float_array",
     "as_logits",
     "as_rng",
     "check_allocation",
     "check_axis",
     "check_beta",
+    "check_bool",
+    "check_callable",
     "check_positive_int",
     "check_probability",
     "check_real",
+    "check_returned",
     "check_temperature",
+    "check_work",
     "check_symmetric_couplings",
 ]
 
@@ -232,3 +237,82 @@ def as_rng(rng: object, name: str = "rng") -> np.random.Generator:
             "(thermoref never draws hidden entropy)"
         )
     raise TypeError(f"{name}: expected a numpy.random.Generator or an integer seed, got {type(rng).__name__}")
+
+
+def check_bool(x: object, name: str) -> bool:
+    """Return a flag as a ``bool`` (Python or NumPy booleans only; ``0``/``1``, strings and arrays are refused)."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {type(x).__name__}")
+    return bool(x)
+
+
+def check_callable(f: object, name: str) -> None:
+    """Refuse a user-supplied function that is not callable, naming the parameter."""
+    if not callable(f):
+        raise TypeError(f"{name}: expected a callable, got {type(f).__name__}")
+
+
+def check_returned(out: object, name: str, shape: tuple[int, ...] | None = None, *,
+                   allow_pos_inf: bool = False, allow_neg_inf: bool = False) -> np.ndarray:
+    """Return what a user-supplied function ``name`` returned as float64, refusing what would poison the result.
+
+    The output must be real numbers without NaN (and without infinities unless allowed) and, when ``shape`` is
+    given, broadcast to ``shape`` without changing it (an elementwise function of an array of that shape).
+    Every message starts with ``name``: the error is the function's, not the caller's arguments'.
+    """
+    if isinstance(out, (str, bytes)) or out is None:
+        raise TypeError(f"{name}: returned {type(out).__name__}; expected real numbers")
+    arr = np.asarray(out)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)) \
+            or np.iscomplexobj(arr):
+        raise TypeError(f"{name}: returned values of dtype {arr.dtype}; expected real numbers")
+    arr = arr.astype(np.float64, copy=False)
+    if shape is not None:
+        try:
+            ok = np.broadcast_shapes(arr.shape, shape) == tuple(shape)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{name}: returned shape {arr.shape}; expected a shape that broadcasts to {tuple(shape)}")
+    if not np.isfinite(arr).all():
+        if np.isnan(arr).any():
+            raise ValueError(f"{name}: returned NaN")
+        if not allow_pos_inf and np.isposinf(arr).any():
+            raise ValueError(f"{name}: returned +inf")
+        if not allow_neg_inf and np.isneginf(arr).any():
+            raise ValueError(f"{name}: returned -inf")
+    return arr
+
+
+#: Largest number of elementary updates (one site, key or row advanced by one step) that a single call of a
+#: public function performs; a larger request (e.g. ``n_sweeps = 2**63 - 1``) is refused instead of hanging.
+#: About an hour at 10**8-10**9 updates per second.
+MAX_WORK = 2**40
+
+
+def check_work(n_updates: int, name: str) -> None:
+    """Refuse a run of ``n_updates`` elementary updates (a Python integer) larger than :data:`MAX_WORK`.
+
+    ``name`` is the argument that set the count (a number of sweeps, steps or samples). Callers count a loop
+    over zero rows as one update per iteration, so that a long loop over an empty batch is refused too.
+    """
+    if int(n_updates) > MAX_WORK:
+        raise ValueError(
+            f"{name}: the run would take {float(n_updates):.3g} elementary updates, more than the "
+            f"{float(MAX_WORK):.3g} a single call may do (thermoref._validation.MAX_WORK)"
+        )
+
+
+def as_logits_with_max(logits: ArrayLike, name: str = "logits", *, min_ndim: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Return :func:`as_logits`'s array and its row maxima (shape ``logits.shape[:-1]``), in one validation pass.
+
+    For samplers, which need the maxima anyway to shift the exponentials: a fully masked row is the one whose
+    maximum is ``-inf``, so only :func:`as_float_array`'s pass looks at the values. Same errors as :func:`as_logits`.
+    """
+    z = as_float_array(logits, name, allow_neg_inf=True, min_ndim=min_ndim)
+    if z.shape[-1] == 0:
+        raise ValueError(f"{name}: the last axis (categories) is empty")
+    top = np.max(z, axis=-1)
+    if np.isneginf(top).any():
+        raise ValueError(f"{name}: every category of some row is -inf (fully masked); the law is undefined")
+    return z, top
