@@ -159,6 +159,97 @@ def test_templates():
     np.testing.assert_array_equal(R, 3.0 * np.random.default_rng(0).standard_normal((5, 5)))
 
 
+def test_sampled_attention_is_the_average_of_its_own_keys():
+    """sampled_attention (empirical weights times V) equals sampled_values(sample_keys(...)) (a gather and a mean)
+    for the same seed, for every backend, with masks, an inert row and broadcast keys. Two summation orders of K
+    terms: they differ by at most 2 K eps max|v| per entry."""
+    Q, K, V = _qkv(seed=8, T=5, S=7)
+    pad = np.ones((5, 7), bool)
+    pad[1] = False  # inert row
+    pad[3, :4] = False
+    ell = attention_logits(Q, K[:1], pad)
+    bound = 2 * 16 * np.finfo(float).eps * np.abs(V).max()
+    for backend in BACKENDS:
+        out = sampled_attention(Q, K[:1], V[:1], 16, rng=4, backend=backend, mask=pad)
+        ref = sampled_values(sample_keys(ell, 16, rng=4, backend=backend), V[:1])
+        np.testing.assert_allclose(out, ref, rtol=0, atol=bound)
+        assert np.all(out[:, 1] == 0)
+        alpha1 = blended_attention(Q, K[:1], V[:1], 16, 1.0, rng=4, backend=backend, mask=pad)
+        np.testing.assert_array_equal(alpha1, out)  # the blend at alpha = 1 is sampled attention, bit for bit
+
+
+def test_exact_keys_keep_their_documented_draws():
+    """Regression (chapter 7 prints them): the exact backend's keys are the inverse-CDF rule applied to the uniforms
+    default_rng(seed).random((rows, K)), dead rows included (their keys -1). The oracle is a per-row
+    np.searchsorted on scipy's softmax CDF; a uniform within ~S eps of a CDF step could differ (probability < 1e-10
+    here)."""
+    Q, K, _ = _qkv(seed=9, T=6, S=9)
+    pad = np.ones((6, 9), bool)
+    pad[2] = False
+    pad[4, 3:] = False
+    ell = attention_logits(Q, K, pad)  # (2, 6, 9)
+    keys = sample_keys(ell, 50, rng=13)
+    u = np.random.default_rng(13).random((12, 50))
+    for r, (row, uu) in enumerate(zip(ell.reshape(12, 9), u)):
+        if np.isneginf(row).all():
+            assert np.all(keys.reshape(12, 50)[r] == -1)
+            continue
+        cdf = np.cumsum(scipy_softmax(row))
+        np.testing.assert_array_equal(keys.reshape(12, 50)[r], np.searchsorted(cdf, uu * cdf[-1], side="right"))
+
+
+def test_softmax_attention_weights_are_the_gibbs_softmax_bit_for_bit():
+    """attention_weights and softmax_attention compute what thermoref.gibbs.softmax computes, bit for bit, on every
+    row with a law (their lean path skips re-validation, not arithmetic), and zero on inert rows."""
+    from thermoref.gibbs import softmax
+
+    Q, K, V = _qkv(seed=10)
+    pad = np.ones((6, 8), bool)
+    pad[0] = False
+    pad[2, ::2] = False
+    ell = attention_logits(Q, K, pad)
+    w = attention_weights(ell)
+    live = ~np.isneginf(ell).all(axis=-1)
+    np.testing.assert_array_equal(w[live], softmax(ell[live], axis=-1))
+    assert np.all(w[~live] == 0)
+    np.testing.assert_array_equal(softmax_attention(Q, K, V, pad), w @ V)
+
+
+def test_finite_sentinels_are_logits_not_masks():
+    """The module's rule: a finite sentinel (-3.4e38, as frameworks write masks) has weight exactly 0 next to an
+    ordinary logit, so no backend draws it; a row made only of equal sentinels is uniform (chi-square, alpha 1e-3)."""
+    ell = np.array([[0.0, -3.4e38, 1.0, -3.4e38], [-3.4e38] * 4])
+    for backend in ("exact", "gumbel"):
+        keys = sample_keys(ell, 20_000, rng=3, backend=backend)
+        assert not np.isin(keys[0], [1, 3]).any()
+        assert chi_square_test(np.bincount(keys[1], minlength=4), np.full(4, 0.25)).passed
+    np.testing.assert_array_equal(attention_weights(ell)[1], np.full(4, 0.25))
+
+
+def test_extreme_inputs_of_exact_and_sampled_attention():
+    """Limits and refusals of the boundary: huge values average without overflow; logits that overflow are refused
+    naming query; a causal mask too large for memory is refused before allocating; the local template's width
+    limits are exact."""
+    Q, K, V = _qkv(seed=11)
+    big = np.full_like(V, 1e308)  # weights summing to 1 within S eps: averages within 2 S eps of 1e308, finite
+    for out in (softmax_attention(Q, K, big), sampled_attention(Q, K, big, 5, rng=0),
+                sampled_values(sample_keys(attention_logits(Q, K), 5, rng=0), big)):
+        np.testing.assert_allclose(out, 1e308, rtol=16 * np.finfo(float).eps)
+    with pytest.raises(ValueError, match="^query:"):
+        attention_logits(np.full((2, 4), 1e200), np.full((3, 4), 1e200))
+    with pytest.raises(ValueError, match="^S:"):
+        causal_mask(4, 2**62)
+    with pytest.raises(ValueError, match="^T:"):
+        causal_mask(2**62, 4)
+    np.testing.assert_array_equal(local_logits(4, strength=3.0, width=5e-324), 3.0 * np.eye(4))
+    np.testing.assert_array_equal(local_logits(4, strength=3.0, width=1e308), np.full((4, 4), 3.0))
+    # tr Cov of values near 1e154 exceeds 1e308: computed through scaled values, or refused when it overflows
+    mse = sampling_mse(attention_logits(Q, K), 1e150 * V, 4)
+    np.testing.assert_allclose(mse, 1e300 * sampling_mse(attention_logits(Q, K), V, 4), rtol=1e-12)
+    with pytest.raises(ValueError, match="^value:"):
+        sampling_mse(attention_logits(Q, K), 1e300 * V, 4)
+
+
 # ------------------------------------------------------------------------------------------ statistical
 def _replicate(ell, n_samples, R, rng, backend="exact", **kw):
     """R independent sampled-attention weight draws of shape (R, ...) via one call (leading replicate axis)."""
@@ -370,8 +461,7 @@ def test_bad_input():
     assert all(np.array_equal(getattr(inert, f), np.zeros(2)) for f in ("entropy", "collision", "specific_heat"))
     with pytest.raises(ValueError, match="rmse"):
         samples_needed(np.zeros((2, 3)), np.zeros((3, 1)), 0.0)
-    with pytest.raises(ValueError, match="logits"):
-        sigmoid_attention_weights([-np.inf, -np.inf])
+    np.testing.assert_array_equal(sigmoid_attention_weights([-np.inf, -np.inf]), 0.0)  # inert row
 
 
 # ----------------------------------------------------------------------------------------- calibration

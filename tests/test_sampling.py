@@ -174,13 +174,6 @@ def test_gumbel_top_k_pair_law_is_sampling_without_replacement():
     assert chi_square_test(counts[keep], wrong).reject
 
 
-def test_gumbel_top_1_is_gumbel_max():
-    z = np.random.default_rng(1).standard_normal((3, 6))
-    a = gumbel_top_k(z, 1, 10, rng=4)[..., 0]
-    b = sample_categorical(z, 10, rng=4, method="gumbel")
-    np.testing.assert_array_equal(a, b)
-
-
 def test_gumbel_top_1_has_the_categorical_law():
     """Top-1 of the Gumbel keys is Gumbel-max: chi-square against softmax (alpha = 1e-3)."""
     z = np.random.default_rng(1).standard_normal((3, 6))
@@ -206,7 +199,137 @@ def test_hierarchical_sampler_law():
     assert sample_hierarchical(z, 20, rng=1).shape == (2,)
 
 
+# ---------------------------------------------------------------- the inverse-CDF rule and the two-level Gumbel
+
+
+def documented_inverse_cdf(z, K, seed, beta=1.0):
+    """Independent oracle of the documented rule: u = default_rng(seed).random((rows, K)); the draw is the smallest i
+    with F_i > u F_{n-1}, F the CDF of the exact law (plain NumPy), found by np.searchsorted row by row."""
+    cdf = np.cumsum(exact_law(z, np.asarray(beta)[..., None]), axis=-1).reshape(-1, np.shape(z)[-1])
+    u = np.random.default_rng(seed).random((cdf.shape[0], K))
+    idx = np.stack([np.searchsorted(c, uu * c[-1], side="right") for c, uu in zip(cdf, u)])
+    return idx.reshape(np.shape(z)[:-1] + (K,))
+
+
+@pytest.mark.parametrize("case", ["masked", "per-row beta", "shifted (|max| > 600)", "sentinel", "wide"])
+def test_inverse_cdf_keeps_its_documented_draws(case):
+    """Regression (same seed, same draws as before the speed-up, which chapters 2, 4 and 7 print): the draws are
+    the documented rule applied to rng.random((rows, K)). The oracle's CDF is normalised, the sampler's is not, so
+    a draw could differ only for a uniform within ~n eps of a CDF step: probability < 1e-9 over this test."""
+    rng = np.random.default_rng(3)
+    z = 2.0 * rng.standard_normal((6, 40))
+    z[:, ::5] = -np.inf
+    beta = 1.0
+    if case == "per-row beta":
+        beta = np.linspace(0.0, 2.0, 6)
+    elif case == "shifted (|max| > 600)":
+        z[0] += 900.0
+        z[1] -= 900.0
+    elif case == "sentinel":
+        z[2, 1:3] = np.finfo(float).min  # a logit, not a mask: weight exactly 0 in float64, never drawn
+    elif case == "wide":
+        z = 3.0 * rng.standard_normal((3, 1000))
+    x = sample_categorical(z, 300, beta=beta, rng=11)
+    np.testing.assert_array_equal(x, documented_inverse_cdf(z, 300, 11, beta))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_memory_layout_does_not_change_the_draws(method):
+    """Regression (a broadcast view once searched a stale copy of the running sums): broadcast, transposed and
+    sliced logits give the draws of their contiguous copies."""
+    z = np.random.default_rng(8).standard_normal((5, 12))
+    views = [np.broadcast_to(z[0], (7, 12)), np.asfortranarray(z), z[:, ::-1], z.T.copy().T]
+    for v in views:
+        np.testing.assert_array_equal(sample_categorical(v, 30, rng=2, method=method),
+                                      sample_categorical(np.ascontiguousarray(v), 30, rng=2, method=method))
+
+
+def test_extreme_uniforms_stay_on_categories_of_positive_weight():
+    """u * total < total after rounding for every float u < 1: the largest uniform draws the last category of
+    positive weight, never a masked or underflowed one after it; u = 0 draws the first of positive weight."""
+    from thermoref.sampling import _inverse_cdf
+
+    x = np.array([[-np.inf, 0.0, 1.0, -1e4, -np.inf], [-1e4, 2.0, -np.inf, -np.inf, -np.inf]])  # e^-1e4 underflows
+    top = np.max(x, axis=1)
+    u = np.array([[0.0, np.nextafter(1.0, 0.0)]] * 2)
+    np.testing.assert_array_equal(_inverse_cdf(x, top, u), [[1, 2], [1, 1]])
+    for T in (1.0, 1.5, np.nextafter(2.0, 0.0), 3.0 * 2.0**-1000 * 2.0**60):  # the claim, over binades
+        assert np.nextafter(1.0, 0.0) * T < T
+
+
+def test_two_level_gumbel_uses_about_2_sqrt_n_variates():
+    """The cost claim: ceil(sqrt n) + ceil(n / ceil(sqrt n)) exponential variates per draw (64 at n = 1024), against
+    n = 1024 for the one-level Gumbel-max. Counted by a Generator that reports its exponential variates."""
+
+    class Counting(np.random.Generator):
+        count = 0
+
+        def standard_exponential(self, size=None, *args, **kwargs):
+            Counting.count += int(np.prod(size))
+            return super().standard_exponential(size, *args, **kwargs)
+
+    for n, per_draw in ((1024, 64), (300, 35), (10, 7), (1, 1)):
+        Counting.count = 0
+        sample_categorical(np.zeros(n), 50, rng=Counting(np.random.PCG64(0)), method="gumbel")
+        assert Counting.count == 50 * per_draw
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 17, 99])
+def test_two_level_gumbel_law_for_any_number_of_categories(n):
+    """Chi-square of 30000 draws vs the exact law (alpha = 1e-3) for n that are not squares (a padded last block),
+    with a fully masked block when n >= 10."""
+    if n == 1:
+        assert (sample_categorical([3.0], 10, rng=0, method="gumbel") == 0).all()
+        return
+    z = 1.5 * np.random.default_rng(n).standard_normal(n)
+    if n >= 10:
+        z[:4] = -np.inf  # the first block (width ceil(sqrt n) >= 4) is fully masked
+    x = sample_categorical(z, 30_000, rng=n, method="gumbel")
+    assert chi_square_test(np.bincount(x, minlength=n), exact_law(z)).passed
+
+
+@pytest.mark.parametrize("level", [-3.4e38, -np.finfo(float).max, 1e300])
+def test_two_level_gumbel_with_huge_equal_logits_is_uniform(level):
+    """Regression: block weights computed as ln Z_B = max + ln(sum) lose ln(sum) next to a logit of 1e38, so a
+    block of 2 categories weighed as much as a block of 3 (found with 8 framework mask sentinels). Rows of equal
+    huge logits, n = 8 and 10 (padded last blocks): chi-square against the uniform law, alpha = 1e-3; the bug
+    gives the short block's categories 4/3 of their share, a chi-square of about 130 at K = 4000 per row."""
+    for n in (8, 10):
+        x = sample_categorical(np.full(n, level), 8000, rng=n, method="gumbel")
+        assert chi_square_test(np.bincount(x, minlength=n), np.full(n, 1.0 / n)).passed
+
+
+def test_two_level_gumbel_catches_a_block_chosen_by_its_maximum():
+    """Power against the natural bug of the two-level scheme: choosing the block by its largest logit instead of its
+    log-partition function. Blocks of 4 with one large logit or four equal ones make the laws differ; K is sized by
+    chi_square_sample_size for power 0.99, and the correct sampler passes (alpha = 1e-3)."""
+    z = np.log(np.array([4.0, 1e-3, 1e-3, 1e-3, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 1e-3, 1e-3, 0.5, 0.5, 0.5, 0.5]))
+    p = exact_law(z)
+    zb = z.reshape(4, 4)
+    by_max = np.exp(zb.max(axis=1)) / np.exp(zb.max(axis=1)).sum()  # the buggy block law
+    wrong = (by_max[:, None] * exact_law(zb)).ravel()
+    K = chi_square_sample_size(p, wrong, power=0.99)
+    counts = np.bincount(sample_categorical(z, K, rng=21, method="gumbel"), minlength=16)
+    assert chi_square_test(counts, p).passed
+    assert chi_square_test(counts, wrong).reject
+
+
+def test_gumbel_top_k_keeps_its_one_level_perturbation():
+    """gumbel_top_k perturbs every category (its Plackett-Luce law needs all n keys): same seed, same draws as the
+    rule it documents, argsort of z + rng.gumbel(size=(K, n)), largest first."""
+    z = np.random.default_rng(5).standard_normal(9)
+    top = gumbel_top_k(z, 3, 40, rng=6)  # (40, 3)
+    y = z + np.random.default_rng(6).gumbel(size=(40, 9))
+    np.testing.assert_array_equal(top, np.argsort(-y, axis=1)[:, :3])
+
+
 # ---------------------------------------------------------------- counts
+
+
+def test_counts_of_no_draws_are_zero():
+    np.testing.assert_array_equal(categorical_counts(np.zeros((2, 0), dtype=int), 3), np.zeros((2, 3), int))
+    with pytest.raises(ValueError, match="^indices:"):
+        empirical_frequencies(np.zeros((2, 0), dtype=int), 3)
 
 
 def test_counts_match_per_row_bincount():
@@ -239,6 +362,20 @@ def test_bad_input(kwargs, match):
     kwargs.setdefault("rng", 0)
     with pytest.raises(ValueError, match=match):
         sample_categorical(**kwargs)
+
+
+@pytest.mark.parametrize("method", ["gumbel", "alias"])
+def test_every_method_keeps_the_bad_input_promise(method):
+    """The bad-input suite fuzzes sample_categorical with its default method; the same generic bad values (the
+    harness of tests/fuzz_specs) go through the other two methods here: a named error or a clean result."""
+    import dataclasses
+
+    from fuzz_specs import SPECS, load_all
+    from fuzz_specs.core import check_spec
+
+    load_all()
+    s = SPECS["thermoref.sampling.sample_categorical"]
+    assert check_spec(dataclasses.replace(s, args=dict(s.args, method=method))) == []
 
 
 def test_rng_is_required():
