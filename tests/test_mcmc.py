@@ -7,6 +7,8 @@ no burn-in. Statistical comparisons are z-scores against the estimators' own sta
 |z| < 3.3 (two-sided alpha = 1e-3 per comparison), plus the window's truncation bias where stated.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.signal import lfilter
@@ -148,3 +150,53 @@ def test_bad_input():
         integrated_autocorrelation_times(np.arange(10.0), c=-1.0)
     with pytest.raises(ValueError, match="axis"):
         integrated_autocorrelation_times(np.zeros((5, 5)), axis=2)
+
+
+# ------------------------------------------------------------------------- extreme scales, valid limits
+@pytest.mark.parametrize("k", [-900, -600, 600, 1000])
+def test_estimates_are_exactly_scale_invariant_at_extreme_scales(k):
+    """Regression: series near 1e308 overflowed in their mean and squares (RuntimeWarning, then inf or NaN) and
+    series near 1e-270 underflowed (C(0) = 0, rho = 0/0). rho and tau are scale invariant and the mean and its
+    errors scale with the data; scaling by a power of two is exact in float64, so at 2^k every result must be the
+    unit-scale one (times 2^k) bit for bit, without a warning."""
+    x = ar1(0.6, 2000, 3, seed=9)
+    y = np.ldexp(x, k)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(autocorrelation(y), autocorrelation(x))
+        assert integrated_autocorrelation_time(y) == integrated_autocorrelation_time(x)
+        np.testing.assert_array_equal(integrated_autocorrelation_times(y), integrated_autocorrelation_times(x))
+        m, se = mean_and_error(x)
+        assert mean_and_error(y) == (np.ldexp(m, k), np.ldexp(se, k))
+        b, by = blocking(x), blocking(y)
+        np.testing.assert_array_equal(by.std_errors, np.ldexp(b.std_errors, k))
+        assert by.std_error == np.ldexp(b.std_error, k)
+    # one series per column, each at its own scale: each as at unit scale
+    z = x * np.ldexp(1.0, np.array([k, 0, -k]))
+    np.testing.assert_array_equal(integrated_autocorrelation_times(z), integrated_autocorrelation_times(x))
+
+
+def test_valid_limits_and_empty_batches():
+    x = ar1(0.5, 500, 2, seed=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = integrated_autocorrelation_time(x, c=1e308)  # c tau overflows to +-inf: no warning, a finite estimate
+    assert np.isfinite(r.tau) and r.tau > 0 and np.isfinite(r.std_error)
+    assert integrated_autocorrelation_times(np.zeros((10, 0, 3))).shape == (0, 3)  # empty batch: empty result
+    assert mean_and_error(np.full((6, 2), 1e308)) == (1e308, 0.0)
+
+
+def test_bad_arguments_are_named():
+    x = ar1(0.5, 200, 2, seed=11)
+    with pytest.raises((TypeError, ValueError), match="^c:"):
+        integrated_autocorrelation_time(x, c=np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="^c:"):
+        mean_and_error(x, c=np.inf)
+    with pytest.raises(ValueError, match="^min_blocks:"):
+        blocking(x, min_blocks=1)
+    with pytest.raises(ValueError, match="^min_blocks:"):  # more blocks than samples
+        blocking(x, min_blocks=401)
+    with pytest.raises(TypeError, match="^min_blocks:"):
+        blocking(x, min_blocks=None)
+    with pytest.raises(ValueError, match="^x:"):  # no chain at all
+        integrated_autocorrelation_time(np.zeros((10, 0)))

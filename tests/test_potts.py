@@ -9,6 +9,7 @@ synchronous schedule) fails; alpha = 1e-3 throughout.
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -158,11 +159,69 @@ def test_bad_input():
         potts_marginals(ell, 1e4)
     with pytest.raises(ValueError, match="schedule"):
         potts_gibbs(ell, 1.0, 3, rng=0, schedule="random")
-    with pytest.raises(ValueError, match="n_sweeps"):
-        potts_gibbs(ell, 1.0, 0, rng=0)
+    with pytest.raises(ValueError, match="^n_sweeps:"):
+        potts_gibbs(ell, 1.0, -1, rng=0)
+    with pytest.raises(ValueError, match="^n_sweeps:"):  # refused before it could hang
+        potts_gibbs(ell, 1.0, 2**62, rng=0)
+    with pytest.raises(ValueError, match="^n_chains:"):  # refused before anything is allocated
+        potts_gibbs(ell, 1.0, 1, rng=0, n_chains=2**40)
+    with pytest.raises(TypeError, match="^return_trace:"):
+        potts_gibbs(ell, 1.0, 1, rng=0, return_trace=np.array([True, False]))
+    with pytest.raises(TypeError, match="^pairs:"):
+        potts_marginals(ell, 1.0, pairs="yes")
     with pytest.raises(TypeError, match="rng"):
         potts_gibbs(ell, 1.0, 3, rng=None)
     with pytest.raises(ValueError, match="states"):
         potts_energy(np.array([0, 1]), ell, 1.0)
     with pytest.raises(ValueError, match="states"):
         potts_energy(np.array([0, 1, 2, 3]), ell, 1.0)
+
+
+def test_zero_sweeps_return_the_starting_draws():
+    """n_sweeps = 0 is the valid limit "no update": the chains' starting states, independent row-softmax draws.
+    Chi-square of the (j_0, j_1) pair counts of 6000 chains against p_0 (x) p_1, alpha 1e-3 (expected counts
+    >= 60 per cell). Power: the coupled law at lam = 2 (one sweep and more) is rejected by the same test."""
+    ell = _logits(seed=10, T=3, S=3, masked=False)
+    p = scipy_softmax(ell, axis=-1)
+    x = potts_gibbs(ell, 2.0, 0, rng=11, n_chains=6000)
+    assert x.shape == (6000, 3)
+    assert chi_square_test(np.bincount(x[:, 0] * 3 + x[:, 1], minlength=9), np.outer(p[0], p[1]).ravel()).passed
+    y = potts_gibbs(ell, 2.0, 10, rng=12, n_chains=6000)
+    assert chi_square_test(np.bincount(y[:, 0] * 3 + y[:, 1], minlength=9), np.outer(p[0], p[1]).ravel()).reject
+    assert potts_gibbs(ell, 2.0, 0, rng=11, n_chains=4, return_trace=True).shape == (0, 4, 3)
+
+
+@pytest.mark.parametrize("sentinel", [-3.4e38, np.finfo(np.float64).min])
+def test_a_finite_sentinel_has_no_mass(sentinel):
+    """A finite sentinel's weight is exactly 0 in float64: the law is the one with that key masked (enumeration
+    oracle), the sampler never visits it, and nothing warns."""
+    ell = _logits(seed=13, T=4, S=3)
+    ell[3, 0] = sentinel
+    masked = ell.copy()
+    masked[3, 0] = -np.inf
+    _, _, log_Z, marg, pair = _enumerate(masked, 1.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = potts_marginals(ell, 1.2, pairs=True)
+        x = potts_gibbs(ell, 1.2, 5, rng=14, n_chains=2000)
+    assert m.marginals[3, 0] == 0.0 and abs(m.log_Z - log_Z) < 1e-13 * abs(log_Z)
+    np.testing.assert_allclose(m.marginals, marg, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(m.pairs, pair, rtol=0, atol=1e-14)
+    assert not np.any(x[:, 3] == 0)
+
+
+def test_logits_beyond_the_float_range():
+    """ln Z = 4e308 is not representable: ValueError naming logits. Huge logits of both signs whose ln Z is
+    representable give a finite law without a warning; an energy beyond float64 raises, a masked key is +inf."""
+    with pytest.raises(ValueError, match="^logits:"):
+        potts_marginals(np.full((4, 3), 1e308), 0.5)
+    ell = np.array([[1e308, 0.0], [1e308, 1e308], [-1e308, 0.0], [-1e308, -1e308]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = potts_marginals(ell, 0.5, pairs=True)
+    assert np.isfinite(m.log_Z) and np.all(np.isfinite(m.marginals)) and np.all(np.isfinite(m.pairs))
+    np.testing.assert_allclose(m.marginals.sum(-1), 1.0, rtol=0, atol=1e-15)
+    big = np.array([[1e308, 1e308], [-np.inf, 1e308]])
+    with pytest.raises(ValueError, match="^logits:"):  # -2e308 - J
+        potts_energy(np.array([1, 1]), big, 0.5)
+    assert potts_energy(np.array([0, 0]), big, 0.5) == np.inf  # a masked key: +inf, whatever else overflows

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array, check_axis
+from ._validation import as_float_array, check_axis, check_positive_int, check_real
 
 __all__ = [
     "AutocorrelationTime",
@@ -34,18 +34,29 @@ __all__ = [
 
 
 def _series(x: ArrayLike, min_steps: int = 4) -> np.ndarray:
-    """Time series as float64 (n_steps, n_chains)."""
+    """Time series as float64 (n_steps, n_chains), at least one chain."""
     a = as_float_array(x, "x", min_ndim=1)
     if a.shape[0] < min_steps:
         raise ValueError(f"x: need at least {min_steps} time steps on axis 0, got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"x: no chain (an axis other than time is empty), got shape {a.shape}")
     return a.reshape(a.shape[0], -1)
 
 
 def _check_c(c: float) -> float:
-    c = float(as_float_array(c, "c"))
-    if not c > 0:
-        raise ValueError(f"c: must be positive, got {c!r}")
-    return c
+    return check_real(c, "c", positive=True)
+
+
+def _exponent_shift(a: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """Exponent ``k`` such that ``ldexp(a, k)`` has its largest magnitude in [1/2, 1) (per series along ``axis``).
+
+    Only where squares of ``a`` could overflow or underflow (largest magnitude outside
+    :math:`[2^{-400}, 2^{400}]`); elsewhere ``k = 0``. Scaling by a power of two is exact, and every estimate
+    here (:math:`\rho`, :math:`\tau`) is scale invariant, so ordinary data give bit-identical results.
+    """
+    top = np.max(np.abs(a), axis=axis, keepdims=axis is not None)
+    _, e = np.frexp(top)
+    return np.where((top > 2.0**400) | ((top > 0) & (top < 2.0**-400)), -e, 0)
 
 
 def _autocovariance(d: np.ndarray) -> np.ndarray:
@@ -67,7 +78,8 @@ def _sokal_window(rho: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray, np
     """
     n = rho.shape[0]
     taus = 1.0 + 2.0 * np.cumsum(rho[1:], axis=0)  # (n - 1, m); taus[W - 1] = tau(W)
-    ok = np.arange(1, n)[:, None] >= c * taus  # (n - 1, m)
+    with np.errstate(over="ignore"):  # c tau = +-inf for a huge c: the window is then never reached
+        ok = np.arange(1, n)[:, None] >= c * taus  # (n - 1, m)
     converged = ok.any(axis=0)  # (m,)
     window = np.where(converged, np.argmax(ok, axis=0) + 1, n - 1)  # (m,)
     tau = np.take_along_axis(taus, (window - 1)[None, :], axis=0)[0]  # (m,)
@@ -80,42 +92,77 @@ def autocorrelation(x: ArrayLike) -> np.ndarray:
     Parameters
     ----------
     x : array_like of shape (n_steps, ...)
-        Time on axis 0; every other index is an independent chain of the same process.
+        Time on axis 0 (at least 4 steps); every other index is an independent chain of the same process.
 
     Returns
     -------
     rho : ndarray of shape (n_steps,)
-        :math:`\rho(0) = 1`.
+        :math:`\rho(t)` at lags :math:`t = 0, \dots, n-1`, with :math:`\rho(0) = 1`.
 
     Notes
     -----
-    :math:`C(t) = \frac{1}{n-t}\sum_{s} (x_s - \bar x)(x_{s+t} - \bar x)` with :math:`\bar x` the mean over
-    all chains and times (a chain stuck away from the common mean then shows up as a long tail rather than
-    being hidden), computed by FFT with zero padding and averaged over chains;
-    :math:`\rho = C/C(0)`. A constant series has no defined :math:`\rho`: a ``ValueError`` is raised.
+    .. math:: C(t) = \frac{1}{n-t}\sum_{s=0}^{n-1-t} (x_s - \bar x)(x_{s+t} - \bar x), \qquad
+              \rho(t) = C(t)/C(0),
+
+    with :math:`\bar x` the mean over all chains and times (a chain stuck away from the common mean then
+    shows up as a long tail rather than being hidden), computed by FFT with zero padding and averaged over
+    chains. :math:`\rho` measures how long the process remembers a fluctuation. A constant series has no
+    defined :math:`\rho`: a ``ValueError`` is raised. The estimate is scale invariant; data whose squares
+    would overflow (or underflow) are rescaled by an exact power of two first.
+
+    References
+    ----------
+    Sokal, A. D. (1997) "Monte Carlo methods in statistical mechanics: foundations and new algorithms", in
+    *Functional Integration* (Springer), §3.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thermoref.mcmc import autocorrelation
+    >>> x = np.tile([1.0, -1.0], 50)  # perfectly alternating: rho(t) = (-1)^t
+    >>> print(autocorrelation(x)[:4])
+    [ 1. -1.  1. -1.]
     """
     a = _series(x)
     if np.all(a == a[0, 0]):
         raise ValueError("x: the series is constant; its autocorrelation is undefined")
+    a = np.ldexp(a, _exponent_shift(a))  # exact rescaling where squares could overflow or underflow
     acov = _autocovariance(a - a.mean()).mean(axis=1)  # (n,)
     return acov / acov[0]
 
 
 @dataclass(frozen=True)
 class AutocorrelationTime:
-    """Integrated autocorrelation time with Sokal's window.
+    r"""Integrated autocorrelation time with Sokal's window; returned by :func:`integrated_autocorrelation_time`.
 
     Attributes
     ----------
     tau : float
-        :math:`\\tau_{\\rm int} = 1 + 2\\sum_{t=1}^{W}\\rho(t)` in steps (1 for independent draws), so that
-        a chain of :math:`N` steps is worth :math:`N/\\tau_{\\rm int}` independent draws.
+        :math:`\tau_{\rm int} = 1 + 2\sum_{t=1}^{W}\rho(t)` in steps (1 for independent draws), so that
+        a chain of :math:`N` steps is worth :math:`N/\tau_{\rm int}` independent draws.
     window : int
-        The window :math:`W`, the smallest with :math:`W \\ge c\\,\\tau(W)`.
+        The window :math:`W`, the smallest with :math:`W \ge c\,\tau(W)`.
     converged : bool
         False if no such window exists in the series (too short: tau is then unreliable, usually too small).
     std_error : float
-        Madras–Sokal error :math:`\\tau\\sqrt{2(2W+1)/N}`, :math:`N` = steps × chains.
+        Madras–Sokal error :math:`\tau\sqrt{2(2W+1)/N}`, :math:`N` = steps × chains.
+
+    Notes
+    -----
+    The variance of the mean of :math:`N` correlated steps is :math:`\tau_{\rm int}\,\mathrm{Var}(x)/N`.
+
+    References
+    ----------
+    Madras, N. & Sokal, A. D. (1988) "The pivot algorithm: a highly efficient Monte Carlo method for the
+    self-avoiding walk", J. Stat. Phys. 50, 109.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thermoref.mcmc import integrated_autocorrelation_time
+    >>> r = integrated_autocorrelation_time(np.random.default_rng(0).standard_normal((5000, 4)))
+    >>> print(f"{r.tau:.2f} +- {r.std_error:.2f}", r.window, r.converged)  # independent draws: tau = 1
+    1.05 +- 0.04 6 True
     """
 
     tau: float
@@ -133,21 +180,28 @@ def integrated_autocorrelation_time(x: ArrayLike, *, c: float = 5.0) -> Autocorr
         Time on axis 0 (at least 4 steps), independent chains of the same process on the other axes; they are
         pooled into one estimate. For one estimate per series use :func:`integrated_autocorrelation_times`.
     c : float
-        Window constant.
+        Window constant, positive.
 
     Returns
     -------
     AutocorrelationTime
+        The estimate, its window, whether the window converged, and its Madras–Sokal standard error.
 
     Notes
     -----
-    :math:`\hat\tau(W) = 1 + 2\sum_{t=1}^{W}\hat\rho(t)` with :math:`\hat\rho` from :func:`autocorrelation`;
-    the window is the smallest :math:`W` with :math:`W \ge c\,\hat\tau(W)`, balancing the bias of a short
-    window against the noise of a long one. With this normalization :math:`c = 5` is Sokal's :math:`c = 10`
-    in his :math:`\tfrac12 + \sum\rho` convention (he recommends 4–10 for roughly exponential decay); the
-    truncation bias is of order :math:`e^{-W/\tau_{\exp}}`. The variance of a mean of :math:`N` steps is
+    .. math:: \hat\tau(W) = 1 + 2\sum_{t=1}^{W}\hat\rho(t), \qquad W = \min\{W \ge 1 : W \ge c\,\hat\tau(W)\},
+
+    with :math:`\hat\rho` from :func:`autocorrelation`: the window balances the bias of a short window
+    against the noise of a long one. With this normalization :math:`c = 5` is Sokal's :math:`c = 10` in his
+    :math:`\tfrac12 + \sum\rho` convention (he recommends 4–10 for roughly exponential decay); the truncation
+    bias is of order :math:`e^{-W/\tau_{\exp}}`. The variance of a mean of :math:`N` steps is
     :math:`\tau_{\rm int}\,\mathrm{Var}(x)/N`: the effective sample size is :math:`N/\tau_{\rm int}`.
     The estimate is floored at :math:`1/n` (n steps) so that it stays positive.
+
+    References
+    ----------
+    Sokal, A. D. (1997) "Monte Carlo methods in statistical mechanics: foundations and new algorithms", in
+    *Functional Integration* (Springer), §3; Madras, N. & Sokal, A. D. (1988) J. Stat. Phys. 50, 109.
 
     Examples
     --------
@@ -175,11 +229,12 @@ def integrated_autocorrelation_times(x: ArrayLike, *, axis: int = 0, c: float = 
     Parameters
     ----------
     x : array_like of shape (..., n_steps, ...)
-        Time series, time on ``axis`` (at least 2 steps); every other index is a separate series.
+        Time series, time on ``axis`` (at least 2 steps); every other index is a separate series (an empty
+        batch gives an empty result).
     axis : int
         The time axis.
     c : float
-        Window constant (the same rule as :func:`integrated_autocorrelation_time`).
+        Window constant, positive (the same rule as :func:`integrated_autocorrelation_time`).
 
     Returns
     -------
@@ -192,9 +247,16 @@ def integrated_autocorrelation_times(x: ArrayLike, *, axis: int = 0, c: float = 
     Notes
     -----
     Each series is centred on its own mean and gets its own autocovariance, window and
-    :math:`\hat\tau(W) = 1 + 2\sum_{t=1}^{W}\hat\rho(t)`: the same estimator as
-    :func:`integrated_autocorrelation_time` applied to that series alone, for all series at once (no loop).
-    The relative error of each is about :math:`\sqrt{2(2W+1)/n}`.
+
+    .. math:: \hat\tau(W) = 1 + 2\sum_{t=1}^{W}\hat\rho(t), \qquad W = \min\{W \ge 1 : W \ge c\,\hat\tau(W)\}:
+
+    the same estimator as :func:`integrated_autocorrelation_time` applied to that series alone, for all
+    series at once (no loop). The relative error of each is about :math:`\sqrt{2(2W+1)/n}`.
+
+    References
+    ----------
+    Sokal, A. D. (1997) "Monte Carlo methods in statistical mechanics: foundations and new algorithms", in
+    *Functional Integration* (Springer), §3.
 
     Examples
     --------
@@ -215,6 +277,9 @@ def integrated_autocorrelation_times(x: ArrayLike, *, axis: int = 0, c: float = 
     s = np.moveaxis(a, axis, 0)  # (n, ...)
     batch = s.shape[1:]
     s = s.reshape(n, -1)  # (n, m)
+    if s.shape[1] == 0:
+        return np.ones(batch)
+    s = np.ldexp(s, _exponent_shift(s, axis=0))  # (n, m): exact rescaling per series where squares could overflow
     constant = np.all(s == s[:1], axis=0)  # (m,)
     d = np.where(constant, 0.0, s - s.mean(axis=0))  # (n, m)
     acov = _autocovariance(d)  # (n, m)
@@ -224,11 +289,36 @@ def integrated_autocorrelation_times(x: ArrayLike, *, axis: int = 0, c: float = 
 
 @dataclass(frozen=True)
 class BlockingResult:
-    """Blocking analysis of a mean: per level, the block length and the estimated standard error.
+    r"""Blocking analysis of a mean (:func:`blocking`): per level, the block length and the standard error.
 
-    ``block_sizes``, ``std_errors``, ``std_errors_error``: shape (n_levels,); ``std_error`` is the
-    estimate at level k + 1 for the first k whose estimate agrees with the next one within their summed
-    errors (the start of the plateau), or at the last level if none does.
+    Attributes
+    ----------
+    block_sizes : ndarray of int, shape (n_levels,)
+        Steps per block at each level, :math:`2^k`.
+    std_errors : ndarray of shape (n_levels,)
+        Estimated standard error of the mean at each level, :math:`s_k/\sqrt{n_k}`.
+    std_errors_error : ndarray of shape (n_levels,)
+        The error of each estimate, :math:`\mathrm{se}_k/\sqrt{2(n_k - 1)}`.
+    std_error : float
+        The estimate at level :math:`k + 1` for the first :math:`k` whose estimate agrees with the next one
+        within their summed errors (the start of the plateau), or at the last level if none does.
+
+    Notes
+    -----
+    On the plateau :math:`\mathrm{se}^2 = \tau_{\rm int}\,\mathrm{Var}(x)/N`.
+
+    References
+    ----------
+    Flyvbjerg, H. & Petersen, H. G. (1989) "Error estimates on averages of correlated data", J. Chem. Phys.
+    91, 461.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thermoref.mcmc import blocking
+    >>> b = blocking(np.random.default_rng(0).standard_normal(4096))  # independent: se = 1/64
+    >>> print(b.block_sizes[:4], f"{b.std_error:.4f}")
+    [1 2 4 8] 0.0153
     """
 
     block_sizes: np.ndarray
@@ -243,24 +333,48 @@ def blocking(x: ArrayLike, *, min_blocks: int = 16) -> BlockingResult:
     Parameters
     ----------
     x : array_like of shape (n_steps, ...)
-        Time on axis 0, independent chains on the other axes (their blocks are pooled).
+        Time on axis 0 (at least 4 steps), independent chains on the other axes (their blocks are pooled).
     min_blocks : int
-        Stop when fewer than this many blocks remain (in total over chains).
+        Stop when fewer than this many blocks remain (in total over chains); at least 2 and at most the
+        number of samples.
 
     Returns
     -------
     BlockingResult
+        The standard error at every level and the plateau value ``std_error``.
 
     Notes
     -----
     At level :math:`k` the series is cut into blocks of :math:`2^k` steps; once blocks are longer than the
-    correlation time their means are independent and :math:`\mathrm{se}_k = s_k/\sqrt{n_k}` (sample standard
-    deviation of the :math:`n_k` block means) reaches a plateau, the standard error of the overall mean.
-    Each :math:`\mathrm{se}_k` carries a relative error :math:`1/\sqrt{2(n_k-1)}`. On the plateau
-    :math:`\mathrm{se}^2 = \tau_{\rm int}\,\mathrm{Var}(x)/N`, an estimate of :math:`\tau_{\rm int}`
-    independent of :func:`integrated_autocorrelation_time`.
+    correlation time their means are independent and
+
+    .. math:: \mathrm{se}_k = s_k/\sqrt{n_k}
+
+    (sample standard deviation :math:`s_k` of the :math:`n_k` block means) reaches a plateau, the standard
+    error of the overall mean. Each :math:`\mathrm{se}_k` carries a relative error
+    :math:`1/\sqrt{2(n_k-1)}`. On the plateau :math:`\mathrm{se}^2 = \tau_{\rm int}\,\mathrm{Var}(x)/N`, an
+    estimate of :math:`\tau_{\rm int}` independent of :func:`integrated_autocorrelation_time`.
+
+    References
+    ----------
+    Flyvbjerg, H. & Petersen, H. G. (1989) "Error estimates on averages of correlated data", J. Chem. Phys.
+    91, 461.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thermoref.mcmc import blocking
+    >>> x = np.repeat(np.random.default_rng(0).standard_normal(4096), 8)  # runs of 8 equal steps
+    >>> b = blocking(x)  # the naive error is sqrt(8) too small; blocks of >= 8 steps see the truth
+    >>> print(f"{b.std_errors[0]:.4f} {b.std_error:.4f} {1 / np.sqrt(4096):.4f}")
+    0.0055 0.0153 0.0156
     """
+    min_blocks = check_positive_int(min_blocks, "min_blocks", minimum=2)
     a = _series(x)
+    if a.size < min_blocks:
+        raise ValueError(f"min_blocks: {min_blocks} exceeds the {a.size} samples of x; no level has that many blocks")
+    shift = int(_exponent_shift(a))
+    a = np.ldexp(a, shift)  # exact rescaling where squares could overflow or underflow
     sizes, ses, errs = [], [], []
     size = 1
     while a.shape[0] * a.shape[1] >= min_blocks and a.shape[0] >= 2:
@@ -270,9 +384,7 @@ def blocking(x: ArrayLike, *, min_blocks: int = 16) -> BlockingResult:
         m = a.shape[0] // 2
         a = 0.5 * (a[0:2 * m:2] + a[1:2 * m:2])  # (m, chains)
         size *= 2
-    if not sizes:
-        raise ValueError(f"x: too few samples for blocking with min_blocks={min_blocks}")
-    ses_a, errs_a = np.array(ses), np.array(errs)
+    ses_a, errs_a = np.ldexp(np.array(ses), -shift), np.ldexp(np.array(errs), -shift)
     agree = np.abs(np.diff(ses_a)) <= errs_a[1:] + errs_a[:-1]  # level k agrees with level k + 1
     chosen = int(np.argmax(agree)) + 1 if agree.any() else len(ses) - 1
     return BlockingResult(np.array(sizes), ses_a, errs_a, float(ses_a[chosen]))
@@ -284,18 +396,43 @@ def mean_and_error(x: ArrayLike, *, c: float = 5.0) -> tuple[float, float]:
     Parameters
     ----------
     x : array_like of shape (n_steps, ...)
-        Time on axis 0, independent chains on the others; :math:`N` counts all steps of all chains.
+        Time on axis 0 (at least 4 steps), independent chains on the others; :math:`N` counts all steps of
+        all chains.
     c : float
-        Sokal window constant for :func:`integrated_autocorrelation_time`.
+        Sokal window constant for :func:`integrated_autocorrelation_time`, positive.
 
     Returns
     -------
     mean, std_error : float
         The error uses :math:`\max(\tau_{\rm int}, 1)`: an estimate below 1 (anticorrelated or noisy) never
         makes the error bar smaller than that of independent draws. A constant series has error 0.
+
+    Notes
+    -----
+    .. math:: \bar x = \frac1N\sum x, \qquad \mathrm{se}(\bar x) = \sqrt{\max(\tau_{\rm int}, 1)\,
+              \mathrm{Var}(x)/N}:
+
+    :math:`N` correlated steps are worth :math:`N/\tau_{\rm int}` independent ones.
+
+    References
+    ----------
+    Sokal, A. D. (1997) "Monte Carlo methods in statistical mechanics: foundations and new algorithms", in
+    *Functional Integration* (Springer), §3.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thermoref.mcmc import mean_and_error
+    >>> m, se = mean_and_error(np.tile([1.0, 3.0], 50))
+    >>> print(m, f"{se:.3f}")
+    2.0 0.100
     """
+    c = _check_c(c)
     a = _series(x)
     if np.all(a == a[0, 0]):
         return float(a[0, 0]), 0.0
+    shift = int(_exponent_shift(a))
+    a = np.ldexp(a, shift)  # exact rescaling where squares could overflow or underflow
     tau = integrated_autocorrelation_time(a, c=c).tau
-    return float(a.mean()), float(np.sqrt(max(tau, 1.0) * a.var() / a.size))
+    mean, se = a.mean(), np.sqrt(max(tau, 1.0) * a.var() / a.size)
+    return float(np.ldexp(mean, -shift)), float(np.ldexp(se, -shift))
