@@ -126,6 +126,34 @@ def test_greedy_colouring_is_proper_and_equals_sequential_greedy(seed):
     assert np.array_equal(greedy_colouring(sparse.csr_array(J)), c)
 
 
+def structured_graphs():
+    n = 12
+    ring = np.roll(np.eye(n), 1, axis=1)
+    star = np.zeros((n, n))
+    star[0, 1:] = 1.0
+    bipartite = np.zeros((n, n))
+    bipartite[: n // 2, n // 2:] = 1.0
+    rng = np.random.default_rng(11)
+    sparse_random = np.triu(rng.random((300, 300)) < 0.02, 1).astype(float)  # larger, sparse, many ties
+    return {"edgeless": np.zeros((n, n)), "one unit": np.zeros((1, 1)), "complete": np.triu(np.ones((n, n)), 1),
+            "ring": ring, "star": star, "complete bipartite": bipartite, "sparse n=300": sparse_random}
+
+
+@pytest.mark.parametrize("name", list(structured_graphs()))
+def test_greedy_colouring_on_structured_graphs_equals_sequential_greedy(name):
+    """Regular graphs exercise the hash tiebreak (every degree equal); the complete graph needs n colours
+    (a fully connected Boltzmann machine sweeps one unit at a time); bipartite graphs need 2."""
+    upper = structured_graphs()[name]
+    J = upper + upper.T
+    c = greedy_colouring(J)
+    check_colouring(J, c)
+    np.testing.assert_array_equal(c, sequential_greedy(J))
+    np.testing.assert_array_equal(greedy_colouring(sparse.csr_array(J)), c)
+    expected = {"edgeless": 1, "one unit": 1, "complete": len(J), "star": 2, "complete bipartite": 2}
+    if name in expected:
+        assert c.max() + 1 == expected[name]
+
+
 def test_bad_colouring_is_rejected():
     J, _ = spin_glass()
     with pytest.raises(ValueError, match="colours"):
@@ -281,3 +309,68 @@ def test_bad_input():
         maxcut_exact(np.ones((21, 21)) - np.eye(21))
     with pytest.raises(ValueError, match="model"):
         exact_law(IsingModel(np.zeros((21, 21))), 1.0)
+
+
+# ---------------------------------------------------------------- limits and refused input
+def test_zero_sweeps_and_empty_schedules_return_the_input():
+    J, h = spin_glass()
+    model = IsingModel(J, h)
+    s0 = np.random.default_rng(0).choice(np.array([-1, 1], dtype=np.int8), size=(5, N))
+    for sampler in (block_gibbs, metropolis):
+        np.testing.assert_array_equal(sampler(model, s0, 0.7, 0, rng=0), s0)
+    res = simulated_annealing(model, s0, [], rng=0)
+    np.testing.assert_array_equal(res.spins, s0)
+    np.testing.assert_allclose(res.energies, model.energy(s0), rtol=0, atol=4e-14)  # other summation order
+    assert res.trace.shape == (0, 5)
+    pt = parallel_tempering(model, np.stack([s0, s0]), [0.2, 0.7], 0, rng=0)
+    np.testing.assert_array_equal(pt.states, np.stack([s0, s0]))
+
+
+def test_huge_beta_is_the_zero_temperature_dynamics():
+    """At beta = 1e308 (finite, valid) the heat bath sets every spin along its local field (a tie, which
+    the fields below avoid, would be a fair coin): after one sweep from any start each spin of a
+    ferromagnetic ring with a uniform positive field is +1, without NaN or a warning; Metropolis accepts
+    exactly the flips that lower the energy."""
+    ring = np.roll(np.eye(8), 1, axis=1)
+    model = IsingModel(ring + ring.T, np.full(8, 2.5))  # |h| > 2: every local field is positive
+    start = np.random.default_rng(1).choice(np.array([-1, 1], dtype=np.int8), size=(50, 8))
+    assert (block_gibbs(model, start, 1e308, 2, rng=0) == 1).all()
+    assert (metropolis(model, start, 1e308, 2, rng=0) == 1).all()
+    res = simulated_annealing(model, start, [1e308], rng=0)
+    assert (res.spins == 1).all() and np.all(res.best_energies == -28.0)
+
+
+def test_couplings_whose_energies_overflow_are_refused():
+    ring = np.roll(np.eye(4), 1, axis=1)
+    with pytest.raises(ValueError, match="^J: couplings too large"):
+        IsingModel((ring + ring.T) * 1e308)
+    with pytest.raises(ValueError, match="^h: fields too large"):
+        IsingModel(np.zeros((4, 4)), np.full(4, 1e308))
+    with pytest.raises(ValueError, match="^J: couplings too large"):
+        IsingModel(sparse.csr_array((ring + ring.T) * 1e308))
+    with pytest.raises(TypeError, match="^J: "):
+        IsingModel(sparse.csr_array((ring + ring.T) * 1j))
+    IsingModel((ring + ring.T) * 1e306)  # large but safe: accepted
+
+
+def test_sampler_run_lengths_beyond_the_work_limit_are_refused():
+    J, h = spin_glass()
+    model = IsingModel(J, h)
+    with pytest.raises(ValueError, match="^n_sweeps: "):
+        block_gibbs(model, np.ones(N), 0.5, 2**62, rng=0)
+    with pytest.raises(ValueError, match="^n_sweeps: "):
+        metropolis(model, np.ones(N), 0.5, 2**62, rng=0)
+    with pytest.raises(ValueError, match="^n_rounds: "):
+        parallel_tempering(model, np.ones((2, N)), [0.1, 0.5], 2**62, rng=0)
+    with pytest.raises(ValueError, match="^sweeps_per_round: "):
+        parallel_tempering(model, np.ones((2, N)), [0.1, 0.5], 10, rng=0, sweeps_per_round=2**60)
+
+
+def test_same_seed_same_bits():
+    J, h = spin_glass()
+    model = IsingModel(J, h)
+    s0 = np.ones((100, N), dtype=np.int8)
+    for sampler in (block_gibbs, metropolis):
+        a = sampler(model, s0, 0.6, 5, rng=3)
+        np.testing.assert_array_equal(a, sampler(model, s0, 0.6, 5, rng=np.random.default_rng(3)))
+        assert not np.array_equal(a, sampler(model, s0, 0.6, 5, rng=4))

@@ -249,3 +249,39 @@ def test_trace_energy_equals_the_bond_sum_on_any_even_torus(batch, hx, hy, seed)
     s = rng.choice(np.array([-1, 1], dtype=np.int8), size=(batch, 2 * hx, 2 * hy))
     tr = checkerboard_trace(s, 0.3, 1, rng=rng, J=1.0, h=0.5)
     np.testing.assert_allclose(tr.energies[0], torus_energy(tr.spins, 1.0, 0.5), rtol=0, atol=1e-12)
+
+
+def test_heat_bath_table_validates_and_takes_the_limits():
+    """It validated nothing before (beta = NaN gave a NaN table). beta = 0: 1/2 everywhere; beta = 1e308:
+    the zero-temperature rule (0, 0, 1/2, 1, 1) at h = 0, without NaN from inf * 0 or an overflow warning."""
+    for bad, name in [(dict(beta=np.nan), "beta"), (dict(beta=-1.0), "beta"), (dict(beta=[0.1, 0.2]), "beta"),
+                      (dict(beta=0.4, J=np.inf), "J"), (dict(beta=0.4, h="x"), "h"), (dict(beta=0.4, J=1e308), "J")]:
+        with pytest.raises((ValueError, TypeError), match=f"^{name}: "):
+            heat_bath_table(**bad)
+    np.testing.assert_array_equal(heat_bath_table(0.0, J=3.0, h=-2.0), np.full(5, 0.5))
+    np.testing.assert_array_equal(heat_bath_table(1e308), [0.0, 0.0, 0.5, 1.0, 1.0])
+    # against the definition at an ordinary temperature: sigma(2 beta (J (2k - 4) + h)) by scipy's expit
+    from scipy.special import expit
+
+    np.testing.assert_array_equal(heat_bath_table(0.4, 0.7, 0.3), expit(0.8 * (0.7 * np.array([-4, -2, 0, 2, 4]) + 0.3)))
+
+
+@pytest.mark.parametrize("f", [checkerboard_gibbs, checkerboard_gibbs_reference])
+def test_sweeps_at_huge_beta_follow_the_local_field(f):
+    """beta = 1e308 with a field h = 5 > 4|J|: every local field is positive, so one sweep sets every spin up."""
+    s = np.random.default_rng(0).choice(np.array([-1, 1], dtype=np.int8), size=(3, 6, 8))
+    assert (f(s, 1e308, 1, rng=0, h=5.0) == 1).all()
+
+
+def test_lattice_run_lengths_and_overflowing_couplings_are_refused():
+    s = np.ones((4, 4), dtype=np.int8)
+    for f, kw in [(checkerboard_gibbs, {}), (checkerboard_gibbs_reference, {}), (checkerboard_trace, {})]:
+        with pytest.raises(ValueError, match="^n_sweeps: "):
+            f(s, 0.4, 2**62, rng=0, **kw)
+    for f in (swendsen_wang, wolff):
+        with pytest.raises(ValueError, match="^n_steps: "):
+            f(s, 0.4, 2**62, rng=0)
+    with pytest.raises(ValueError, match="^J: "):
+        lattice_energy(s, J=1e308)
+    with pytest.raises(ValueError, match="^h: "):
+        lattice_energy(s, h=1e308)

@@ -253,3 +253,59 @@ def test_bad_input():
         pbit_probability([0.0], beta=-1.0)
     with pytest.raises(ValueError, match="I"):
         pbit_probability([np.nan])
+
+
+def test_bad_input_named_errors_regressions():
+    """Regressions from an independent fuzz: each bad argument gets a ValueError/TypeError naming it."""
+    W, b = AND_GATE
+    cases = [
+        (lambda: gibbs_sample(W, b, n_sweeps=1, n_chains=1, rng=0, clamp="ab"), TypeError, "clamp"),  # was AttributeError
+        (lambda: sample_pbit([0.0], rng=0, values=None), TypeError, "values"),
+        (lambda: sample_pbit([0.0], rng=0, values=(-1 + 0j, 1 + 0j)), TypeError, "values"),  # was a ComplexWarning
+        (lambda: sample_pbit([0.0], rng=0, values=(0.5, 1)), ValueError, "values"),
+        (lambda: sample_pbit([0.0], rng=0, values=np.float64(1.0)), TypeError, "values"),
+        (lambda: gibbs_sample(W, b, n_sweeps=1, n_chains=1, rng=0, return_trajectory="yes"), TypeError,
+         "return_trajectory"),
+        (lambda: gibbs_sample(W, b, n_sweeps=2**62, n_chains=1, rng=0), ValueError, "n_sweeps"),  # was a hang
+        (lambda: gibbs_sample(W, b, n_sweeps=1, n_chains=2**62, rng=0), ValueError, "n_chains"),
+        (lambda: conditional_probability(W, b, np.ones((2, 4))), ValueError, "m"),  # was a matmul error
+        (lambda: conditional_probability(W, b, [[0.5, 1.0, 1.0]]), ValueError, "m"),
+        (lambda: bm_energy(W, b, [[0.5, 1.0, 1.0]]), ValueError, "m"),
+        (lambda: bm_energy(W, np.full(3, 1e308), [[1, 1, 1]]), ValueError, "b"),  # was an overflow warning
+        (lambda: clt_gaussian(2**62, 10, rng=0), ValueError, "M"),
+        (lambda: clt_gaussian(16, 2**62, rng=0), ValueError, "size"),
+        (lambda: clt_ks_distance(2**62), ValueError, "M"),
+        (lambda: synchronous_stationary_law(W, b, beta=1e308), ValueError, "beta"),  # was a LinAlgError
+    ]
+    for call, kind, name in cases:
+        with pytest.raises(kind, match=f"^{name}: "):
+            call()
+
+
+def test_limits_are_valid_input():
+    """beta = 0: fair coins; beta = 1e308: the step function (no NaN from inf * 0, no warning); zero sweeps
+    return the start; beta = inf in the exact law: the ground states share the weight, log Z = -beta E_min."""
+    W, b = AND_GATE
+    np.testing.assert_array_equal(pbit_probability([-2.0, 0.0, 3.0], beta=1e308), [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(pbit_probability([-2.0, 0.0, 3.0], beta=0.0), [0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(conditional_probability(W, b, [[1, 1, 1]], beta=1e308), [[1.0, 1.0, 1.0]])
+    np.testing.assert_array_equal(sample_pbit_tanh([-1.0, 1.0], beta=1e308, rng=0), [-1, 1])
+    m0 = np.array([1, -1, 1], dtype=np.int8)
+    np.testing.assert_array_equal(gibbs_sample(W, b, n_sweeps=0, n_chains=4, rng=0, m0=m0), np.tile(m0, (4, 1)))
+    assert gibbs_sample(W, b, n_sweeps=0, n_chains=4, rng=0, return_trajectory=True).shape == (0, 4, 3)
+    # zero temperature: from any start, one chromatic sweep with both inputs clamped high lands on the
+    # unique ground state consistent with the clamp (the AND gate's output 1)
+    m = gibbs_sample(W, b, beta=1e308, n_sweeps=1, n_chains=100, rng=0, clamp={0: 1, 1: 1})
+    assert (m[:, 2] == 1).all()
+    law = exact_law(W, b, beta=np.inf)
+    E = bm_energy(W, b, law.states)
+    np.testing.assert_array_equal(law.p[E == E.min()], 0.25)  # the four rows of the truth table
+    assert law.log_Z == np.inf  # ground energy -3 < 0: Z -> inf as beta -> inf
+
+
+def test_same_seed_same_bits():
+    W, b = AND_GATE
+    for schedule in SCHEDULES:
+        a = gibbs_sample(W, b, n_sweeps=5, n_chains=50, rng=7, schedule=schedule)
+        np.testing.assert_array_equal(a, gibbs_sample(W, b, n_sweeps=5, n_chains=50, rng=np.random.default_rng(7),
+                                                      schedule=schedule))

@@ -20,15 +20,25 @@ Gibbs distributions, and the Bayesian restoration of images", IEEE PAMI 6, 721�
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special, stats
 
-from ._validation import as_float_array, as_rng, check_allocation, check_beta, check_positive_int, check_symmetric_couplings
-from .ising._chromatic import colour_blocks, greedy_colouring, heat_bath_sweep
-from .ising.model import ExactLaw, _check_spins, _clamp, _energy, _enumerate_law
+from ._validation import (
+    as_float_array,
+    as_rng,
+    check_allocation,
+    check_beta,
+    check_bool,
+    check_positive_int,
+    check_symmetric_couplings,
+    check_work,
+)
+from .ising._chromatic import colour_blocks, greedy_colouring, heat_bath_gain, heat_bath_sweep
+from .ising.model import ExactLaw, _check_scale, _check_spins, _clamp, _energy, _enumerate_law
 from .testing import enumerate_states
 
 __all__ = [
@@ -46,14 +56,22 @@ __all__ = [
     "clt_ks_distance",
 ]
 
+#: The update schedules of :func:`gibbs_sample`: three valid ones and the synchronous mistake.
 SCHEDULES = ("systematic", "random", "chromatic", "synchronous")
 SPIN, BIT = (-1, 1), (0, 1)
 
 
 def _values(values: tuple[int, int]) -> tuple[int, int]:
-    if tuple(values) not in (SPIN, BIT):
+    """The value convention as a pair of ints, (-1, 1) or (0, 1); anything else is refused."""
+    try:
+        v = tuple(values)
+    except TypeError:
+        raise TypeError(f"values: expected a pair, (-1, 1) (spins) or (0, 1) (bits), got {type(values).__name__}") from None
+    if any(isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real) for x in v):
+        raise TypeError(f"values: expected a pair of real numbers, (-1, 1) or (0, 1), got {values!r}")
+    if v not in (SPIN, BIT):
         raise ValueError(f"values: expected (-1, 1) (spins) or (0, 1) (bits), got {values!r}")
-    return tuple(values)
+    return (int(v[0]), int(v[1]))
 
 
 def _beta(beta: ArrayLike) -> float:
@@ -63,14 +81,39 @@ def _beta(beta: ArrayLike) -> float:
 def pbit_probability(I: ArrayLike, *, beta: float = 1.0) -> np.ndarray:
     r"""Probability :math:`\sigma(\beta I) = 1/(1+e^{-\beta I})` that a p-bit with input ``I`` outputs "high".
 
-    The same law in both conventions: "high" is :math:`m=+1` for spins and :math:`x=1` for bits.
+    Parameters
+    ----------
+    I : array_like of any shape
+        Inputs (finite).
+    beta : float
+        Gain (inverse temperature), :math:`0 \le \beta < \infty`; huge values give the step function.
+
+    Returns
+    -------
+    ndarray of float64, shape ``I.shape``
+        :math:`P(\text{high})` in [0, 1].
+
+    Notes
+    -----
+    .. math:: P(m = \text{high}) = \sigma(\beta I) = \frac{1}{1 + e^{-\beta I}}.
+
+    The same law in both conventions: "high" is :math:`m=+1` for spins and :math:`x=1` for bits. Physically a
+    p-bit is a fluctuating binary device (a stochastic magnetic tunnel junction) whose time-averaged output is a
+    sigmoid of its input; :math:`\beta` sets how sharp the sigmoid is.
+
+    References
+    ----------
+    Camsari, K. Y., Faria, R., Sutton, B. M. & Datta, S. (2017) "Stochastic p-bits for invertible logic", Phys. Rev. X 7, 031014.
 
     Examples
     --------
+    >>> from thermoref.pbit import pbit_probability
     >>> print(pbit_probability([0.0, 1.0], beta=2.0).round(6))
     [0.5      0.880797]
     """
-    return special.expit(_beta(beta) * as_float_array(I, "I"))
+    beta, I = _beta(beta), as_float_array(I, "I")
+    with np.errstate(over="ignore"):  # beta I = +-inf at huge beta: sigma is then exactly 0 or 1
+        return special.expit(beta * I)
 
 
 def sample_pbit(I: ArrayLike, *, beta: float = 1.0, rng: np.random.Generator | int, values: tuple[int, int] = SPIN) -> np.ndarray:
@@ -78,21 +121,33 @@ def sample_pbit(I: ArrayLike, *, beta: float = 1.0, rng: np.random.Generator | i
 
     Parameters
     ----------
-    I : array_like
-        Inputs, any shape.
+    I : array_like of any shape
+        Inputs (finite).
     beta : float
         Gain (inverse temperature), non-negative.
     rng : numpy.random.Generator or int
-        Source of randomness.
+        Source of randomness (a Generator or an integer seed).
     values : (-1, 1) or (0, 1)
-        Output convention.
+        Output convention: spins or bits.
 
     Returns
     -------
-    ndarray of int8, shape I.shape
+    ndarray of int8, shape ``I.shape``
+        One independent draw per input.
+
+    Notes
+    -----
+    Each output is ``values[1]`` if :math:`u < \sigma(\beta I)` for a fresh uniform :math:`u`, so
+    :math:`P(\text{high}) = \sigma(\beta I)` (:func:`pbit_probability`): the p-bit's output is a Bernoulli
+    variable whose bias the input controls.
+
+    References
+    ----------
+    Camsari, K. Y., Faria, R., Sutton, B. M. & Datta, S. (2017) "Stochastic p-bits for invertible logic", Phys. Rev. X 7, 031014.
 
     Examples
     --------
+    >>> from thermoref.pbit import sample_pbit
     >>> print(sample_pbit([0.0, 5.0, -5.0], rng=0, values=(0, 1)))
     [0 1 0]
     """
@@ -105,17 +160,42 @@ def sample_pbit(I: ArrayLike, *, beta: float = 1.0, rng: np.random.Generator | i
 def sample_pbit_tanh(I: ArrayLike, *, beta: float = 1.0, rng: np.random.Generator | int) -> np.ndarray:
     r"""Camsari's hardware form :math:`m=\mathrm{sgn}(\tanh(\beta I) - r)`, :math:`r\sim U(-1,1)`: spins.
 
-    Note the factor two: :math:`P(m=+1) = (1+\tanh\beta I)/2 = \sigma(2\beta I)`, which is exactly the spin
-    conditional :math:`\sigma(2\beta I_i)` of :func:`conditional_probability` when :math:`I_i` is the local
-    field. Feeding it :math:`\beta I` and expecting :math:`\sigma(\beta I)` is a factor-2 temperature error.
+    Parameters
+    ----------
+    I : array_like of any shape
+        Inputs (finite).
+    beta : float
+        Gain (inverse temperature), non-negative.
+    rng : numpy.random.Generator or int
+        Source of randomness.
+
+    Returns
+    -------
+    ndarray of int8, shape ``I.shape``
+        Spins in {-1, +1}.
+
+    Notes
+    -----
+    .. math:: P(m=+1) = P(r < \tanh\beta I) = \frac{1+\tanh\beta I}{2} = \sigma(2\beta I).
+
+    Note the factor two: this is exactly the spin conditional :math:`\sigma(2\beta I_i)` of
+    :func:`conditional_probability` when :math:`I_i` is the local field. Feeding it :math:`\beta I` and expecting
+    :math:`\sigma(\beta I)` is a factor-2 temperature error.
+
+    References
+    ----------
+    Camsari, K. Y., Faria, R., Sutton, B. M. & Datta, S. (2017) "Stochastic p-bits for invertible logic", Phys. Rev. X 7, 031014.
 
     Examples
     --------
+    >>> from thermoref.pbit import sample_pbit_tanh
     >>> print(sample_pbit_tanh([0.0, 3.0], rng=0))
     [-1  1]
     """
-    x = _beta(beta) * as_float_array(I, "I")
+    beta, I = _beta(beta), as_float_array(I, "I")
     rng = as_rng(rng)
+    with np.errstate(over="ignore"):  # tanh(+-inf) = +-1, the beta -> inf limit
+        x = beta * I
     r = rng.uniform(-1.0, 1.0, size=x.shape)
     return np.where(np.tanh(x) > r, 1, -1).astype(np.int8)
 
@@ -130,19 +210,28 @@ def bm_energy(W: ArrayLike, b: ArrayLike, m: ArrayLike) -> np.ndarray:
     b : array_like of shape (n,)
         Biases.
     m : array_like of shape (..., n)
-        States, in either convention (spins or bits); the quadratic form is evaluated as given.
+        States, spins (-1, 1) or bits (0, 1) (checked); the quadratic form is evaluated as given.
 
     Returns
     -------
-    ndarray of shape (...)
+    ndarray of float64, shape (...)
+        One energy per state.
 
     Notes
     -----
+    .. math:: E(m) = -\tfrac12 m^\top W m - b^\top m = -\sum_{i<j} W_{ij} m_i m_j - \sum_i b_i m_i.
+
     The one energy of a binary network in the project: :func:`thermoref.ising.ising_energy` evaluates the
-    same function (with :math:`J = W`, :math:`h = b`) over spins.
+    same function (with :math:`J = W`, :math:`h = b`) over spins. Low energy means coupled units agree (for
+    :math:`W_{ij} > 0`) and units follow their bias.
+
+    References
+    ----------
+    Ackley, D. H., Hinton, G. E. & Sejnowski, T. J. (1985) "A learning algorithm for Boltzmann machines", Cognitive Science 9, 147–169.
 
     Examples
     --------
+    >>> from thermoref.pbit import bm_energy
     >>> print(bm_energy([[0.0, 1.0], [1.0, 0.0]], [0.5, 0.0], [[1, 1], [1, -1]]))
     [-1.5  0.5]
     """
@@ -150,6 +239,8 @@ def bm_energy(W: ArrayLike, b: ArrayLike, m: ArrayLike) -> np.ndarray:
     m = as_float_array(m, "m", min_ndim=1)
     if m.shape[-1] != W.shape[0]:
         raise ValueError(f"m: last axis has {m.shape[-1]} units, W has {W.shape[0]}")
+    if not np.isin(m, (-1.0, 0.0, 1.0)).all():
+        raise ValueError("m: entries must be spins (-1, 1) or bits (0, 1)")
     return _energy(W, b, m)
 
 
@@ -160,22 +251,57 @@ def _network(W: ArrayLike, b: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     b = as_float_array(b, "b", ndim=1)
     if b.shape[0] != W.shape[0]:
         raise ValueError(f"b: expected shape ({W.shape[0]},), got {b.shape}")
+    _check_scale(W, b, "W", "b")
     return W, b
 
 
 def conditional_probability(W: ArrayLike, b: ArrayLike, m: ArrayLike, *, beta: float = 1.0, values: tuple[int, int] = SPIN) -> np.ndarray:
-    r""":math:`P(m_i = \text{hi}\mid m_{-i}) = \sigma(\beta(\text{hi}-\text{lo})I_i)` for every unit; shape of ``m``.
+    r""":math:`P(m_i = \text{hi}\mid m_{-i}) = \sigma(\beta(\text{hi}-\text{lo})I_i)` for every unit of states ``m``.
+
+    Parameters
+    ----------
+    W : array_like of shape (n, n)
+        Symmetric couplings with zero diagonal.
+    b : array_like of shape (n,)
+        Biases.
+    m : array_like of shape (..., n)
+        States in the convention ``values``.
+    beta : float
+        Inverse temperature, non-negative.
+    values : (-1, 1) or (0, 1)
+        Spin or bit convention.
+
+    Returns
+    -------
+    ndarray of float64, shape (..., n)
+        The heat-bath probability of each unit given the others.
 
     Notes
     -----
-    :math:`I_i = \sum_j W_{ij} m_j + b_i` (the diagonal is zero, so :math:`I_i` does not depend on
-    :math:`m_i`) and :math:`E(\text{lo}) - E(\text{hi}) = (\text{hi}-\text{lo}) I_i`: :math:`\sigma(2\beta I_i)`
-    for spins, :math:`\sigma(\beta I_i)` for bits.
+    .. math:: I_i = \sum_j W_{ij} m_j + b_i, \qquad
+              P(m_i = \text{hi} \mid m_{-i}) = \sigma\big(\beta(\text{hi}-\text{lo})\,I_i\big),
+
+    because the diagonal is zero (so :math:`I_i` does not depend on :math:`m_i`) and
+    :math:`E(\text{lo}) - E(\text{hi}) = (\text{hi}-\text{lo}) I_i`: :math:`\sigma(2\beta I_i)` for spins,
+    :math:`\sigma(\beta I_i)` for bits. A p-bit fed :math:`I_i` is exactly this conditional.
+
+    References
+    ----------
+    Geman, S. & Geman, D. (1984) "Stochastic relaxation, Gibbs distributions, and the Bayesian restoration of images", IEEE Trans. Pattern Anal. Mach. Intell. 6, 721–741.
+
+    Examples
+    --------
+    >>> from thermoref.pbit import conditional_probability
+    >>> p = conditional_probability([[0.0, 1.0], [1.0, 0.0]], [0.0, 0.0], [[1, 1]], beta=0.5)
+    >>> print(p.round(6))  # sigma(2 * 0.5 * 1)
+    [[0.731059 0.731059]]
     """
     W, b = _network(W, b)
     lo, hi = _values(values)
-    m = as_float_array(m, "m", min_ndim=1)
-    return special.expit(_beta(beta) * (hi - lo) * (m @ W + b))
+    m = _check_spins(m, W.shape[0], "m", (lo, hi)).astype(np.float64)  # (..., n)
+    gain = heat_bath_gain(_beta(beta), hi - lo)
+    with np.errstate(over="ignore"):  # g I = +-inf at huge beta: sigma is then exactly 0 or 1
+        return special.expit(gain * (m @ W + b))
 
 
 def gibbs_sample(
@@ -202,17 +328,20 @@ def gibbs_sample(
     b : array_like of shape (n,)
         Biases.
     beta : float
-        Inverse temperature.
-    n_sweeps, n_chains : int
-        Sweeps (``n`` single-unit updates, or one pass over the colours, or one synchronous step) and
-        independent chains (the leading axis).
+        Inverse temperature, non-negative.
+    n_sweeps : int
+        Sweeps (``n`` single-unit updates, or one pass over the colours, or one synchronous step); 0 returns
+        the initial states.
+    n_chains : int
+        Independent chains (the leading axis), at least 1.
     rng : numpy.random.Generator or int
         Source of randomness.
     schedule : {"systematic", "random", "chromatic", "synchronous"}
         ``"systematic"``: units 0..n-1 in order; ``"random"``: n updates of a uniformly chosen unit (a
-        different one per chain); ``"chromatic"``: all units of one colour of :func:`thermoref.ising.greedy_colouring` at once,
-        colour by colour. ``"synchronous"``: every unit at once from the previous state — the documented
-        MISTAKE: its stationary law is not the Boltzmann law (:func:`synchronous_stationary_law`).
+        different one per chain); ``"chromatic"``: all units of one colour of
+        :func:`thermoref.ising.greedy_colouring` at once, colour by colour. ``"synchronous"``: every unit at
+        once from the previous state — the documented MISTAKE: its stationary law is not the Boltzmann law
+        (:func:`synchronous_stationary_law`).
     values : (-1, 1) or (0, 1)
         Spin or bit convention.
     clamp : mapping of int to int, optional
@@ -225,17 +354,28 @@ def gibbs_sample(
     Returns
     -------
     ndarray of int8, shape (n_chains, n), or (n_sweeps, n_chains, n) with ``return_trajectory``
+        The states after the last sweep (or after every sweep).
 
     Notes
     -----
-    Every valid schedule leaves :math:`p(m)\propto e^{-\beta E(m)}` invariant and is irreducible at finite
-    :math:`\beta`; draws from many independent chains after burn-in are independent samples of it. Loops run
-    over sweeps and units/colours only; all chains update together.
+    Each update draws unit :math:`i` from :math:`P(m_i = \text{hi} \mid m_{-i}) = \sigma(\beta(\text{hi} -
+    \text{lo}) I_i)` (:func:`conditional_probability`). Every valid schedule leaves
+    :math:`p(m)\propto e^{-\beta E(m)}` invariant and is irreducible at finite :math:`\beta`; draws from many
+    independent chains after burn-in are independent samples of it. The chromatic and systematic schedules run
+    through the heat-bath kernel shared with :func:`thermoref.ising.block_gibbs`; loops run over sweeps and
+    colours only, all chains update together. A fully connected network (every :math:`W_{ij} \ne 0`) needs
+    :math:`n` colours, so its chromatic sweep is a sequential scan over the units: that is inherent to the
+    graph, not a defect of the colouring.
+
+    References
+    ----------
+    Geman, S. & Geman, D. (1984) "Stochastic relaxation, Gibbs distributions, and the Bayesian restoration of images", IEEE Trans. Pattern Anal. Mach. Intell. 6, 721–741. Camsari, K. Y., Faria, R., Sutton, B. M. & Datta, S. (2017) "Stochastic p-bits for invertible logic", Phys. Rev. X 7, 031014.
 
     Examples
     --------
     Run the invertible AND gate forward: clamp both inputs high and read the output.
 
+    >>> from thermoref.pbit import AND_GATE, gibbs_sample
     >>> W, b = AND_GATE
     >>> m = gibbs_sample(W, b, beta=2.0, n_sweeps=20, n_chains=1000, rng=0, clamp={0: 1, 1: 1})
     >>> m.shape, float((m[:, 2] == 1).mean())
@@ -244,13 +384,17 @@ def gibbs_sample(
     W, b = _network(W, b)
     beta = _beta(beta)
     lo, hi = _values(values)
-    n_sweeps = check_positive_int(n_sweeps, "n_sweeps")
+    n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
     n_chains = check_positive_int(n_chains, "n_chains")
-    if schedule not in SCHEDULES:
+    if not isinstance(schedule, str) or schedule not in SCHEDULES:
         raise ValueError(f"schedule: expected one of {SCHEDULES}, got {schedule!r}")
+    return_trajectory = check_bool(return_trajectory, "return_trajectory")
     rng = as_rng(rng)
     n = W.shape[0]
-    check_allocation((n_sweeps if return_trajectory else 1, n_chains, n), "n_chains")
+    check_allocation((n_chains, n), "n_chains")
+    if return_trajectory:
+        check_allocation((n_sweeps, n_chains, n), "n_sweeps", itemsize=1)
+    check_work(n_sweeps * n_chains * n, "n_sweeps")
     fixed, fixed_vals = _clamp(clamp, n, (lo, hi))
     if m0 is None:
         m = np.where(rng.random((n_chains, n)) < 0.5, hi, lo).astype(np.float64)  # (C, n)
@@ -260,7 +404,7 @@ def gibbs_sample(
             raise ValueError(f"m0: expected shape ({n_chains}, {n}) or ({n},), got {start.shape}")
         m = np.broadcast_to(start, (n_chains, n)).astype(np.float64)
     m[:, fixed] = fixed_vals[fixed]
-    gain = beta * (hi - lo)
+    gain = heat_bath_gain(beta, hi - lo)
     traj = np.empty((n_sweeps, n_chains, n), dtype=np.int8) if return_trajectory else None
     if schedule == "random":
         free = np.flatnonzero(~fixed)
@@ -269,7 +413,9 @@ def gibbs_sample(
             for _ in range(free.size):  # n single-unit updates per sweep, a random unit per chain
                 i = free[rng.integers(0, free.size, size=n_chains)]  # (C,)
                 I = np.einsum("cj,cj->c", m, W[i]) + b[i]
-                m[rows, i] = np.where(rng.random(n_chains) < special.expit(gain * I), hi, lo)
+                with np.errstate(over="ignore"):  # g I = +-inf at huge beta: sigma is exactly 0 or 1
+                    p_hi = special.expit(gain * I)  # (C,)
+                m[rows, i] = np.where(rng.random(n_chains) < p_hi, hi, lo)
             if traj is not None:
                 traj[sweep] = m
         return traj if traj is not None else m.astype(np.int8)
@@ -312,15 +458,20 @@ def exact_law(W: ArrayLike, b: ArrayLike, *, beta: float = 1.0, values: tuple[in
     Returns
     -------
     thermoref.ising.ExactLaw
-        The same result type as :func:`thermoref.ising.exact_law`, from the same enumeration.
+        The same result type as :func:`thermoref.ising.exact_law`, from the same enumeration. Its ``log_Z`` is
+        :math:`\pm\infty` at :math:`\beta = \infty` when the ground energy is not zero (and wherever
+        :math:`-\beta E_{\min}` exceeds the float64 range).
 
     Notes
     -----
     :math:`p = \mathrm{softmax}(-\beta E)` over the enumerated energies :math:`E(m) = -\tfrac12 m^\top W m
-    - b^\top m`, through :func:`thermoref.gibbs.boltzmann` and :func:`thermoref.gibbs.log_partition_function`.
+    - b^\top m`, through :func:`thermoref.gibbs.boltzmann` and :func:`thermoref.gibbs.log_partition_function`
+    (log space: no overflow at any :math:`\beta`; at :math:`\beta = \infty` the ground states share the
+    weight).
 
     Examples
     --------
+    >>> from thermoref.pbit import exact_law
     >>> law = exact_law([[0.0, 1.0], [1.0, 0.0]], [0.0, 0.0])
     >>> print(law.p.round(6), round(float(law.corr[0, 1]), 6))  # <m0 m1> = tanh(1)
     [0.440399 0.059601 0.059601 0.440399] 0.761594
@@ -331,7 +482,24 @@ def exact_law(W: ArrayLike, b: ArrayLike, *, beta: float = 1.0, values: tuple[in
 
 
 def synchronous_stationary_law(W: ArrayLike, b: ArrayLike, *, beta: float = 1.0, values: tuple[int, int] = SPIN) -> np.ndarray:
-    r"""Exact stationary law of the (wrong) synchronous update, over :func:`enumerate_states` order (n <= 12).
+    r"""Exact stationary law of the (wrong) synchronous update, over :func:`thermoref.testing.enumerate_states` order.
+
+    Parameters
+    ----------
+    W : array_like of shape (n, n)
+        Symmetric couplings with zero diagonal, n <= 12.
+    b : array_like of shape (n,)
+        Biases.
+    beta : float
+        Inverse temperature, non-negative (refused where transition probabilities underflow and the chain has
+        no unique stationary law in float64).
+    values : (-1, 1) or (0, 1)
+        Spin or bit convention.
+
+    Returns
+    -------
+    ndarray of float64, shape ``(2**n,)``
+        :math:`\pi`, the stationary probability of each state.
 
     Notes
     -----
@@ -339,7 +507,21 @@ def synchronous_stationary_law(W: ArrayLike, b: ArrayLike, *, beta: float = 1.0,
     it has a unique stationary law :math:`\pi = \pi T`, solved here directly. It is not :math:`e^{-\beta
     E}/Z`: on a bipartite graph with sublattices :math:`A, B` it is :math:`\pi(m_A, m_B) = p(m_A)p(m_B)`
     (right marginals of each sublattice, zero connected correlation across it); on a triangle even the
-    marginals are wrong in general.
+    marginals are wrong in general. That is why hardware p-bit networks update in colours, never all at once.
+
+    References
+    ----------
+    Geman, S. & Geman, D. (1984) "Stochastic relaxation, Gibbs distributions, and the Bayesian restoration of images", IEEE Trans. Pattern Anal. Mach. Intell. 6, 721–741. (sequential and coloured updates); Camsari, K. Y., Faria, R., Sutton, B. M. & Datta, S. (2017) "Stochastic p-bits for invertible logic", Phys. Rev. X 7, 031014.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thermoref.pbit import exact_law, synchronous_stationary_law
+    >>> W, b = np.array([[0.0, 1.0], [1.0, 0.0]]), np.zeros(2)
+    >>> print(synchronous_stationary_law(W, b).round(6))  # uniform: the two spins decouple
+    [0.25 0.25 0.25 0.25]
+    >>> print(exact_law(W, b).p.round(6))
+    [0.440399 0.059601 0.059601 0.440399]
     """
     W, b = _network(W, b)
     beta = _beta(beta)
@@ -348,7 +530,8 @@ def synchronous_stationary_law(W: ArrayLike, b: ArrayLike, *, beta: float = 1.0,
     if n > 12:
         raise ValueError(f"W: the synchronous transition matrix is limited to n <= 12 units, got {n}")
     s = enumerate_states(n, (lo, hi)).astype(np.float64)  # (S, n)
-    x = beta * (hi - lo) * (s @ W + b)  # (S, n) gain times local field
+    with np.errstate(over="ignore"):  # clipping at |x| = 1e4 is exact: log_expit(-1e4) makes exp(...) = 0 too
+        x = np.clip(heat_bath_gain(beta, hi - lo) * (s @ W + b), -1e4, 1e4)  # (S, n) gain times local field
     log_hi, log_lo = special.log_expit(x), special.log_expit(-x)
     high = (s == hi).astype(np.float64)
     T = np.exp(log_hi @ high.T + log_lo @ (1.0 - high).T)  # (S, S): T[a, c] = P(c | a)
@@ -356,7 +539,14 @@ def synchronous_stationary_law(W: ArrayLike, b: ArrayLike, *, beta: float = 1.0,
     A[-1] = 1.0
     rhs = np.zeros(T.shape[0])
     rhs[-1] = 1.0
-    return np.linalg.solve(A, rhs)
+    try:
+        pi = np.linalg.solve(A, rhs)  # (S,)
+    except np.linalg.LinAlgError:
+        pi = None
+    if pi is None or not np.isfinite(pi).all() or pi.min() < -1e-9 or np.abs(pi @ T - pi).sum() > 1e-9:
+        raise ValueError(f"beta: at beta = {beta!r} transition probabilities underflow to 0 and the synchronous "
+                         "chain has no unique stationary law in float64")
+    return pi
 
 
 #: Invertible AND gate (Camsari et al. 2017) in spins, units (A, B, C = A AND B): the four truth-table rows are
@@ -370,18 +560,40 @@ AND_GATE = (
 def clt_gaussian(M: int, size: int, *, rng: np.random.Generator | int) -> np.ndarray:
     r"""Approximately standard-normal noise from M fair p-bits: :math:`g = \sum_{k=1}^M m_k/\sqrt M`.
 
-    Returns ``size`` draws (float64). The exact law is a scaled binomial on the M+1 points
-    :math:`(2j-M)/\sqrt M`: mean 0, variance 1, bounded support :math:`|g|\le\sqrt M`, excess kurtosis
-    :math:`-2/M`, and Kolmogorov distance to :math:`N(0,1)` of order :math:`0.4/\sqrt M`
-    (:func:`clt_ks_distance`).
+    Parameters
+    ----------
+    M : int
+        Number of fair spins summed per draw, at least 1.
+    size : int
+        Number of draws, at least 1.
+    rng : numpy.random.Generator or int
+        Source of randomness.
+
+    Returns
+    -------
+    ndarray of float64, shape (size,)
+        The scaled sums.
+
+    Notes
+    -----
+    .. math:: g = \frac{1}{\sqrt M}\sum_{k=1}^M m_k, \qquad m_k = \pm1 \text{ with probability } \tfrac12.
+
+    The exact law is a scaled binomial on the M+1 points :math:`(2j-M)/\sqrt M`: mean 0, variance 1, bounded
+    support :math:`|g|\le\sqrt M`, excess kurtosis :math:`-2/M`, and Kolmogorov distance to :math:`N(0,1)` of
+    order :math:`0.4/\sqrt M` (:func:`clt_ks_distance`): how a p-bit array can serve as a Gaussian noise source,
+    and how far from Gaussian it is.
 
     Examples
     --------
-    >>> clt_gaussian(64, 4, rng=0).shape
-    (4,)
+    >>> from thermoref.pbit import clt_gaussian
+    >>> g = clt_gaussian(64, 4, rng=0)
+    >>> g.shape, bool(abs(g).max() <= 8.0)
+    ((4,), True)
     """
     M = check_positive_int(M, "M")
     size = check_positive_int(size, "size")
+    check_allocation(M, "M")
+    check_allocation((size, M), "size")
     m = sample_pbit(np.zeros((size, M)), rng=rng)  # (size, M) fair spins
     return m.sum(axis=1, dtype=np.float64) / np.sqrt(M)
 
@@ -389,16 +601,33 @@ def clt_gaussian(M: int, size: int, *, rng: np.random.Generator | int) -> np.nda
 def clt_ks_distance(M: int) -> float:
     r"""Exact :math:`\sup_x |F_M(x) - \Phi(x)|` for the p-bit CLT sum of :func:`clt_gaussian`.
 
+    Parameters
+    ----------
+    M : int
+        Number of fair spins summed, at least 1.
+
+    Returns
+    -------
+    float
+        The Kolmogorov distance between the law of the scaled sum and :math:`N(0, 1)`.
+
+    Notes
+    -----
     The supremum of the gap between a step function and a continuous increasing one is attained at a jump:
-    :math:`\max_j \max(|F(x_j) - \Phi(x_j)|,\ |F(x_j^-) - \Phi(x_j)|)`; it tends to
-    :math:`1/\sqrt{2\pi M}`, half the central jump.
+
+    .. math:: \sup_x |F_M(x) - \Phi(x)| = \max_j \max\big(|F(x_j) - \Phi(x_j)|,\ |F(x_j^-) - \Phi(x_j)|\big),
+              \qquad x_j = (2j - M)/\sqrt M,
+
+    with :math:`F` the binomial CDF; it tends to :math:`1/\sqrt{2\pi M}`, half the central jump.
 
     Examples
     --------
+    >>> from thermoref.pbit import clt_ks_distance
     >>> print(round(clt_ks_distance(100), 6))
     0.039795
     """
     M = check_positive_int(M, "M")
+    check_allocation(M + 1, "M")
     j = np.arange(M + 1)
     x = (2 * j - M) / np.sqrt(M)
     F = stats.binom.cdf(j, M, 0.5)

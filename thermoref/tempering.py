@@ -26,7 +26,16 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_float_array, as_rng, check_allocation, check_beta, check_positive_int
+from ._validation import (
+    as_float_array,
+    as_rng,
+    check_allocation,
+    check_beta,
+    check_callable,
+    check_positive_int,
+    check_returned,
+    check_work,
+)
 
 __all__ = ["PTResult", "check_ladder", "replica_exchange", "temperature_ladder"]
 
@@ -61,7 +70,19 @@ class PTResult:
 
 
 def check_ladder(betas: ArrayLike, name: str = "betas") -> np.ndarray:
-    """Return a ladder as float64 (R,) after checking R >= 2 finite, non-negative, strictly increasing values.
+    r"""Return a ladder as float64 (R,) after checking R >= 2 finite, non-negative, strictly increasing values.
+
+    Parameters
+    ----------
+    betas : array_like of shape (R,)
+        Inverse temperatures, hottest rung first: :math:`0 \le \beta_0 < \beta_1 < \dots < \beta_{R-1} < \infty`.
+    name : str
+        The parameter's name used in error messages (``"betas"`` by default).
+
+    Returns
+    -------
+    ndarray of float64, shape (R,)
+        The validated ladder.
 
     Examples
     --------
@@ -69,6 +90,8 @@ def check_ladder(betas: ArrayLike, name: str = "betas") -> np.ndarray:
     >>> print(check_ladder([0.1, 0.5, 1.0]))
     [0.1 0.5 1. ]
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name: expected the parameter's name as a str, got {type(name).__name__}")
     b = check_beta(betas, name)
     if b.ndim != 1 or b.size < 2:
         raise ValueError(f"{name}: expected a 1-D ladder of at least two inverse temperatures, got shape {b.shape}")
@@ -83,7 +106,7 @@ def temperature_ladder(beta: float, n_replicas: int, beta_min: float) -> np.ndar
     Parameters
     ----------
     beta : float
-        The target (coldest) inverse temperature, the last rung.
+        The target (coldest) inverse temperature, the last rung, :math:`0 < \beta < \infty`.
     n_replicas : int
         Number of rungs, at least 2.
     beta_min : float
@@ -91,14 +114,22 @@ def temperature_ladder(beta: float, n_replicas: int, beta_min: float) -> np.ndar
 
     Returns
     -------
-    betas : ndarray of shape (n_replicas,)
-        :math:`\beta_r = \beta_{\min}(\beta/\beta_{\min})^{r/(R-1)}`, increasing; ``betas[-1] == beta`` and
-        ``betas[0] == beta_min`` bit for bit.
+    betas : ndarray of float64, shape (n_replicas,)
+        Increasing; ``betas[-1] == beta`` and ``betas[0] == beta_min`` bit for bit.
 
     Notes
     -----
-    A geometric ladder gives equal swap acceptance between neighbours when the heat capacity is constant
-    (Kofke 2002, J. Chem. Phys. 117, 6911).
+    .. math:: \beta_r = \beta_{\min}\,(\beta/\beta_{\min})^{r/(R-1)}, \qquad r = 0, \dots, R - 1,
+
+    computed as :math:`\beta_{\min}\exp(r\ln(\beta/\beta_{\min})/(R-1))` (in log space where the exponential
+    alone would overflow, e.g. :math:`\beta \sim 10^{308}`). Neighbouring rungs have a constant ratio: with a
+    constant heat capacity the energy distributions of neighbours then overlap equally, so the swap acceptance
+    is the same along the ladder.
+
+    References
+    ----------
+    Kofke, D. A. (2002) "On the acceptance probability of replica-exchange Monte Carlo trials", J. Chem. Phys.
+    117, 6911–6914.
 
     Examples
     --------
@@ -110,10 +141,15 @@ def temperature_ladder(beta: float, n_replicas: int, beta_min: float) -> np.ndar
     beta_min = check_beta(beta_min, "beta_min", scalar=True)
     n_replicas = check_positive_int(n_replicas, "n_replicas", minimum=2)
     check_allocation(n_replicas, "n_replicas")
+    if beta == 0:
+        raise ValueError("beta: the target of a ladder must be positive (0 < beta_min < beta)")
     if not 0 < beta_min < beta:
         raise ValueError(f"beta_min: must satisfy 0 < beta_min < beta, got {beta_min!r} and beta={beta!r}")
     log_ratio = np.log(beta) - np.log(beta_min)  # no overflow of beta / beta_min
-    betas = beta_min * np.exp(log_ratio * (np.arange(n_replicas) / (n_replicas - 1)))
+    frac = np.arange(n_replicas) / (n_replicas - 1)  # (R,)
+    with np.errstate(over="ignore"):  # exp(log_ratio * frac) may exceed float64 where the rung itself does not
+        betas = beta_min * np.exp(log_ratio * frac)
+        betas = np.where(np.isfinite(betas), betas, np.exp(np.log(beta_min) + log_ratio * frac))
     betas[0], betas[-1] = beta_min, beta
     if (np.diff(betas) <= 0).any():
         raise ValueError(f"n_replicas: {n_replicas} rungs between {beta_min!r} and {beta!r} are not distinct in float64")
@@ -134,32 +170,48 @@ def replica_exchange(
 
     Parameters
     ----------
-    state : ndarray of shape (R, *batch, *event)
+    state : array_like of shape ``(R, *batch, *event)``
         Initial configuration of each rung (copied; float64). ``batch`` axes are independent tempering runs,
         ``event`` axes the configuration of one replica (empty for a scalar state).
     betas : array_like of shape (R,)
         Strictly increasing inverse temperatures (:func:`temperature_ladder`); the last rung is the target.
     n_rounds : int
-        Rounds.
+        Rounds, at least 0 (0 returns the input state).
     move : callable ``move(state, beta, rng)``
         Updates ``state`` in place with a kernel that leaves :math:`e^{-\beta_r E}` invariant at every rung;
         ``beta`` has shape (R, 1, ..., 1) so that it broadcasts against ``state``. Returns the number of
         accepted moves per rung, shape (R,), or ``None`` for kernels that always accept (heat bath).
     energy : callable ``energy(state)``
-        Energies of shape (R, *batch).
+        Energies of shape ``(R, *batch)``, finite (NaN or infinite energies are refused).
     rng : numpy.random.Generator or int
+        Source of randomness of the swaps (and of the moves, which receive it).
     observable : callable ``observable(state)``, optional
-        Recorded per round, shape (R, *batch); the energy is recorded if omitted.
+        Recorded per round, shape ``(R, *batch)``; the energy is recorded if omitted.
 
     Returns
     -------
     PTResult
+        Final states, the energies and observables after every round, and the acceptance rates (0 for a pair
+        never proposed, e.g. with ``n_rounds = 0``).
 
     Notes
     -----
-    Swap rule of the module docstring, with the uniform :math:`u` compared in log space as
-    :math:`\ln(1-u) < (\beta_{r+1}-\beta_r)(E_{r+1}-E_r)`; one uniform per proposed pair and batch entry.
-    The loop runs over rounds only; rungs, pairs and batch entries are updated together.
+    In round :math:`t` the pairs :math:`(r, r+1)` with :math:`r \equiv t \pmod 2` propose to exchange their
+    configurations, accepted with probability
+
+    .. math:: \min\{1,\; e^{(\beta_{r+1}-\beta_r)(E_{r+1}-E_r)}\},
+
+    which is detailed balance for the product law :math:`\prod_r e^{-\beta_r E(x_r)}/Z(\beta_r)`: every rung
+    keeps its own Gibbs law while low-energy configurations found at hot rungs travel to the cold ones. The
+    uniform :math:`u` is compared in log space, :math:`\ln(1-u) < (\beta_{r+1}-\beta_r)(E_{r+1}-E_r)`, one per
+    proposed pair and batch entry. The loop runs over rounds only; rungs, pairs and batch entries are updated
+    together.
+
+    References
+    ----------
+    Swendsen, R. H. & Wang, J.-S. (1986) "Replica Monte Carlo simulation of spin-glasses", Phys. Rev. Lett. 57,
+    2607–2609. Hukushima, K. & Nemoto, K. (1996) "Exchange Monte Carlo method and application to spin glass
+    simulations", J. Phys. Soc. Jpn. 65, 1604–1608.
 
     Examples
     --------
@@ -174,37 +226,43 @@ def replica_exchange(
     ((50, 3, 1000), (2,))
     """
     betas = check_ladder(betas)
-    n_rounds = check_positive_int(n_rounds, "n_rounds")
+    n_rounds = check_positive_int(n_rounds, "n_rounds", minimum=0)
+    for f, name in ((move, "move"), (energy, "energy")):
+        check_callable(f, name)
+    if observable is not None:
+        check_callable(observable, "observable")
     rng = as_rng(rng)
     s = as_float_array(state, "state", min_ndim=1).copy()
     R = betas.size
     if s.shape[0] != R:
         raise ValueError(f"state: axis 0 must hold one replica per rung ({R}), got shape {s.shape}")
-    E = np.asarray(energy(s), dtype=np.float64)
+    E = check_returned(energy(s), "energy")
     batch = E.shape[1:]
-    if E.shape[0] != R or s.shape[1:1 + len(batch)] != batch:
+    if E.shape[:1] != (R,) or s.shape[1:1 + len(batch)] != batch:
         raise ValueError(f"energy: must return shape (R, *batch) with batch a leading part of {s.shape[1:]}, got {E.shape}")
     check_allocation((n_rounds, 2) + E.shape, "n_rounds")
+    check_work(n_rounds * max(s.size, 1), "n_rounds")
     event = s.ndim - E.ndim
     beta_b = betas.reshape((R,) + (1,) * (s.ndim - 1))  # (R, 1, ..., 1)
-    record = energy if observable is None else observable
-    energies = np.empty((n_rounds,) + E.shape)
+    gaps = np.diff(betas).reshape((-1,) + (1,) * len(batch))  # (R - 1, 1, ..., 1), all > 0
+    energies = np.empty((n_rounds,) + E.shape)  # (n_rounds, R, *batch)
     observed = np.empty((n_rounds,) + E.shape)
     accepted, proposed = np.zeros(R - 1), np.zeros(R - 1)
     moves = np.zeros(R)
     always = False
+    n_batch = int(np.prod(batch, dtype=np.int64))
     for t in range(n_rounds):
         acc_moves = move(s, beta_b, rng)
         if acc_moves is None:
             always = True
         else:
-            moves += acc_moves
-        E = np.asarray(energy(s), dtype=np.float64)  # (R, *batch)
+            moves += check_returned(acc_moves, "move", (R,))
+        E = check_returned(energy(s), "energy", E.shape)  # (R, *batch)
         lo = np.arange(t % 2, R - 1, 2)  # (P,)
         hi = lo + 1
-        log_ratio = (betas[hi] - betas[lo]).reshape((-1,) + (1,) * len(batch)) * (E[hi] - E[lo])  # (P, *batch)
-        with np.errstate(invalid="ignore"):  # (inf - inf) * 0 cannot occur: energies are finite
-            acc = np.log1p(-rng.random(log_ratio.shape)) < log_ratio  # (P, *batch)
+        with np.errstate(over="ignore"):  # a huge product is +-inf: certain acceptance or rejection
+            log_ratio = gaps[lo] * (E[hi] - E[lo])  # (P, *batch), never NaN: finite E, gaps > 0
+        acc = np.log1p(-rng.random(log_ratio.shape)) < log_ratio  # (P, *batch)
         acc_s = acc.reshape(acc.shape + (1,) * event)
         s_lo, s_hi = s[lo], s[hi]  # (P, *batch, *event) copies
         s[lo] = np.where(acc_s, s_hi, s_lo)
@@ -212,11 +270,13 @@ def replica_exchange(
         E_lo, E_hi = E[lo], E[hi]
         E[lo], E[hi] = np.where(acc, E_hi, E_lo), np.where(acc, E_lo, E_hi)
         accepted[lo] += acc.reshape(lo.size, -1).sum(axis=1)
-        proposed[lo] += int(np.prod(batch, dtype=np.int64))
+        proposed[lo] += n_batch
         energies[t] = E
-        observed[t] = E if observable is None else record(s)
-    n_batch = int(np.prod(batch, dtype=np.int64))
-    move_acc = np.ones(R) if always else moves / (n_rounds * max(n_batch, 1))
+        observed[t] = E if observable is None else check_returned(observable(s), "observable", E.shape)
+    if always:
+        move_acc = np.ones(R)
+    else:
+        move_acc = moves / (n_rounds * max(n_batch, 1)) if n_rounds else np.zeros(R)
     return PTResult(
         states=s,
         betas=betas,

@@ -9,8 +9,11 @@ r"""Ising machines (chapter 6): Ising models on any graph, the square lattice, a
 ==============================================  ==========================================================
 
 The colouring and the heat-bath sweep live in one private kernel that :mod:`thermoref.pbit` shares, so a
-p-bit network and an Ising model are sampled by the same code. Every public name of the submodules is
-available here, e.g. ``thermoref.ising.block_gibbs``.
+p-bit network and an Ising model are sampled by the same code. :func:`greedy_colouring` (largest degree
+first) costs :math:`O(n + m)` for :math:`n` units and :math:`m` couplings; a sweep is one product with the
+couplings per colour, so a sparse graph with few colours sweeps in a few vectorized steps, while a fully
+connected network needs :math:`n` colours and its sweep is a sequential scan over the units. Every public
+name of the submodules is available here and documented here, e.g. ``thermoref.ising.block_gibbs``.
 
 References: Ising, E. (1925) Z. Phys. 31, 253; Onsager, L. (1944) Phys. Rev. 65, 117; Geman, S. & Geman, D.
 (1984) IEEE PAMI 6, 721.

@@ -28,6 +28,12 @@ def _adjacency(J: np.ndarray | sparse.csr_array) -> sparse.csr_array:
     return sparse.csr_array(J != 0).astype(np.float64)
 
 
+def _ragged(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Indices ``starts[k] .. starts[k] + lengths[k] - 1`` of several CSR rows, concatenated."""
+    offsets = np.cumsum(lengths) - lengths  # (k,) where each row's slice begins in the output
+    return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
+
+
 def greedy_colouring(J: ArrayLike) -> np.ndarray:
     r"""A proper colouring of the coupling graph: greedy, largest degree first.
 
@@ -43,15 +49,29 @@ def greedy_colouring(J: ArrayLike) -> np.ndarray:
 
     Notes
     -----
-    Sequential greedy colouring in the priority order (degree, then a fixed hash of the index) gives each
-    unit the smallest colour unused by its already-coloured neighbours: at most :math:`\Delta + 1` colours for
-    maximum degree :math:`\Delta`. The Jones–Plassmann rounds compute exactly that colouring in parallel:
-    every uncoloured unit whose priority beats all its uncoloured neighbours takes the smallest free colour
-    at once (those units form an independent set).
+    The colouring is the sequential greedy one in the priority order :math:`\pi_i = (d_i, t_i)`, degree
+    :math:`d_i` first and a fixed hash :math:`t_i = 2654435761\,i \bmod 2^{32}` of the index to break ties:
+    taking the units by decreasing :math:`\pi`, each gets the smallest colour
+
+    .. math:: c_i = \min\{c \ge 0 : c \ne c_j \text{ for every neighbour } j \text{ with } \pi_j > \pi_i\},
+
+    so at most :math:`\Delta + 1` colours for maximum degree :math:`\Delta` (Welsh & Powell). It is computed
+    in Jones–Plassmann rounds: a unit is *ready* when all its higher-priority neighbours are coloured (a
+    counter per unit); the ready units form an independent set and take their colours at once, from the
+    colours of their neighbours marked in a scratch array of :math:`d_i + 1` slots per unit; then the counters
+    of their lower-priority neighbours drop. Every edge is looked at a bounded number of times, so the work
+    is :math:`O(n + m)` for :math:`m` couplings (plus a sort of each round's decrements), in vectorized
+    rounds whose number is the longest priority-decreasing path of the graph: :math:`n` rounds on a complete
+    graph (one unit each), a handful on a sparse one.
+
+    A fully connected network (every :math:`J_{ij} \ne 0`) needs :math:`n` colours, so a chromatic sweep
+    of it is a sequential scan over units; that is inherent to the graph, not a defect of the colouring.
 
     References
     ----------
-    Welsh & Powell (1967), Comput. J. 10, 85; Jones & Plassmann (1993), SIAM J. Sci. Comput. 14, 654.
+    Welsh, D. J. A. & Powell, M. B. (1967) "An upper bound for the chromatic number of a graph and its
+    application to timetabling problems", Comput. J. 10, 85–86. Jones, M. T. & Plassmann, P. E. (1993) "A
+    parallel graph coloring heuristic", SIAM J. Sci. Comput. 14, 654–669.
 
     Examples
     --------
@@ -60,26 +80,33 @@ def greedy_colouring(J: ArrayLike) -> np.ndarray:
     >>> ring = np.roll(np.eye(6), 1, axis=1); ring = ring + ring.T
     >>> print(greedy_colouring(ring))
     [1 0 1 0 1 0]
+    >>> print(greedy_colouring(np.ones((4, 4)) - np.eye(4)))  # complete graph: n colours
+    [3 1 2 0]
     """
     A = _adjacency(_check_couplings(J))
     n = A.shape[0]
-    degree = np.diff(A.indptr)  # (n,)
+    indptr, indices = A.indptr.astype(np.int64), A.indices.astype(np.int64)
+    degree = np.diff(indptr)  # (n,)
     tiebreak = (np.arange(n, dtype=np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)
-    priority = degree.astype(np.float64) * 2.0**32 + tiebreak.astype(np.float64) + 1.0  # distinct, > 0
-    colours = np.full(n, -1)
-    n_max = int(degree.max(initial=0)) + 1
-    rows = np.repeat(np.arange(n), degree)  # (nnz,)
-    while (colours < 0).any():
-        waiting = colours < 0
-        p_wait = np.where(waiting, priority, 0.0)
-        best_nb = np.zeros(n)
-        np.maximum.at(best_nb, rows, p_wait[A.indices])
-        ready = waiting & (p_wait > best_nb)  # (n,) an independent set
-        onehot = np.zeros((n, n_max))
-        coloured = ~waiting
-        onehot[np.flatnonzero(coloured), colours[coloured]] = 1.0
-        used = (A @ onehot)[ready] > 0  # (n_ready, n_max)
-        colours[ready] = np.argmin(used, axis=1)
+    priority = (degree << 32) + tiebreak.astype(np.int64)  # (n,) distinct: the tiebreak is a bijection
+    rows = np.repeat(np.arange(n), degree)  # (m,) row of every stored coupling
+    waiting = np.bincount(rows[priority[indices] > priority[rows]], minlength=n)  # uncoloured higher neighbours
+    colours = np.full(n, -1, dtype=np.int64)
+    ready = np.flatnonzero(waiting == 0)  # (k,) an independent set
+    while ready.size:
+        d = degree[ready]  # (k,)
+        nb = indices[_ragged(indptr[ready], d)]  # (sum d,) neighbours of the ready units
+        owner = np.repeat(np.arange(ready.size), d)  # (sum d,)
+        c = colours[nb]  # coloured iff higher priority
+        slots = np.cumsum(d + 1) - (d + 1)  # (k,) each unit's d + 1 scratch slots: colours 0 .. d
+        used = np.zeros(int(slots[-1] + d[-1] + 1), dtype=bool)
+        mark = (c >= 0) & (c <= d[owner])
+        used[slots[owner[mark]] + c[mark]] = True
+        free = np.flatnonzero(~used)  # at least one free slot per unit
+        colours[ready] = free[np.searchsorted(free, slots)] - slots
+        lower, drops = np.unique(nb[c < 0], return_counts=True)  # lower-priority neighbours
+        waiting[lower] -= drops
+        ready = lower[waiting[lower] == 0]
     return colours
 
 
@@ -141,14 +168,29 @@ def colour_blocks(J: np.ndarray | sparse.csr_array, h: np.ndarray, colours: np.n
     return perm, Jp, hp, blocks
 
 
+def heat_bath_gain(beta: np.ndarray | float, width: float) -> np.ndarray | float:
+    r"""The gain :math:`g = \beta(\text{hi} - \text{lo})` of the conditional law, capped at the largest float64.
+
+    The cap keeps :math:`g\,\phi` free of ``inf * 0 = NaN`` at :math:`\beta \sim 10^{308}`; capped or not,
+    :math:`\sigma(g\phi)` is then 0, 1/2 or 1 to float64 precision, the :math:`\beta \to \infty` limit.
+    """
+    with np.errstate(over="ignore"):
+        return np.minimum(np.multiply(beta, width), np.finfo(np.float64).max)
+
+
 def heat_bath_sweep(m: np.ndarray, blocks: list, gain: np.ndarray | float, rng: np.random.Generator,
                     lo: float = -1.0, hi: float = 1.0) -> None:
     r"""One sweep in place over float64 states ``m`` of shape (K, n) (colours contiguous, see :func:`colour_blocks`).
 
-    Block by block: :math:`P(m_i = \text{hi}) = \sigma(g(\phi_i + h_i))` with ``gain`` :math:`g` a scalar or
-    one per chain, shape (K, 1); one uniform per updated unit, drawn with the block's shape.
+    Block by block: :math:`P(m_i = \text{hi}) = \sigma(g(\phi_i + h_i))` with ``gain`` :math:`g` (finite,
+    :func:`heat_bath_gain`) a scalar or one per chain, shape (K, 1); one uniform per updated unit, drawn with
+    the block's shape, compared with :math:`\sigma`. Units of one colour share no coupling, so the block's
+    fields :math:`\phi` do not depend on the units being redrawn and the vectorized draw is exactly a
+    sequential scan over them. With :math:`n` colours (a fully connected network) the loop over blocks is a
+    sequential scan over units: that is the graph, not the kernel.
     """
-    for idx, Jc, hc in blocks:
-        field = (Jc @ m.T).T if sparse.issparse(Jc) else m @ Jc  # (K, n_c)
-        p_hi = expit(gain * (field + hc))  # (K, n_c)
-        m[:, idx] = np.where(rng.random(p_hi.shape) < p_hi, hi, lo)
+    with np.errstate(over="ignore"):  # g * phi = +-inf at huge beta: sigma is then exactly 0 or 1
+        for idx, Jc, hc in blocks:
+            field = (Jc @ m.T).T if sparse.issparse(Jc) else m @ Jc  # (K, n_c)
+            p_hi = expit(gain * (field + hc))  # (K, n_c)
+            m[:, idx] = np.where(rng.random(p_hi.shape) < p_hi, hi, lo)

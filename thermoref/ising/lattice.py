@@ -30,7 +30,9 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 
-from .._validation import as_rng, check_beta, check_positive_int, check_real
+from .._validation import as_rng, check_allocation, check_beta, check_positive_int, check_real, check_work
+from ._chromatic import heat_bath_gain
+from .model import _MAX_SCALE
 
 _CHUNK = 1 << 16  # sites per cache block of the tuned sweep (a 256 kB word buffer and a 256 kB threshold buffer)
 
@@ -65,6 +67,21 @@ def _check_lattice(spins: ArrayLike, name: str = "spins", *, even: bool = False)
     return s.astype(np.int8)
 
 
+def _check_scale(J: float, h: float, n_sites: int | None = None) -> None:
+    """Refuse a coupling or field so large that a local field (or, given ``n_sites``, an energy) overflows.
+
+    A local field is at most :math:`4|J| + |h|` and the energy of a lattice of :math:`N` sites at most
+    :math:`N(2|J| + |h|)`; both must stay below :data:`thermoref.ising.model._MAX_SCALE` (float64 max / 8).
+    """
+    n = 2 if n_sites is None else max(2, n_sites)  # the field bound 4|J| + |h| is the energy bound of N = 2
+    if not n * 2 * abs(J) <= _MAX_SCALE:
+        raise ValueError(f"J: |J| = {abs(J):.3g} makes the {'local field' if n_sites is None else 'energy'} "
+                         "overflow float64")
+    if not n * (2 * abs(J) + abs(h)) <= _MAX_SCALE:
+        raise ValueError(f"h: |h| = {abs(h):.3g} makes the {'local field' if n_sites is None else 'energy'} "
+                         "overflow float64")
+
+
 def lattice_energy(spins: ArrayLike, J: float = 1.0, h: float = 0.0) -> np.ndarray:
     r"""Total energy of each periodic square-lattice configuration.
 
@@ -72,19 +89,24 @@ def lattice_energy(spins: ArrayLike, J: float = 1.0, h: float = 0.0) -> np.ndarr
     ----------
     spins : array_like of shape (..., Lx, Ly)
         Spins in {-1, +1}; leading axes index independent configurations.
-    J, h : float
-        Nearest-neighbour coupling and uniform field.
+    J : float
+        Nearest-neighbour coupling.
+    h : float
+        Uniform field.
 
     Returns
     -------
-    E : ndarray of shape (...)
-        :math:`E = -J\sum_{\langle ij\rangle} s_i s_j - h \sum_i s_i`, float64.
+    E : ndarray of float64, shape (...)
+        One energy per configuration.
 
     Notes
     -----
-    Each bond is counted once, through the right and the down neighbour of every site (``np.roll``). On a
-    side of length 2 the two neighbours along that side are the same site and the bond is counted twice, as
-    the transfer-matrix solution of the finite lattice counts it.
+    .. math:: E = -J\sum_{\langle ij\rangle} s_i s_j - h \sum_i s_i,
+
+    each bond counted once, through the right and the down neighbour of every site (``np.roll``). On a side of
+    length 2 the two neighbours along that side are the same site and the bond is counted twice, as the
+    transfer-matrix solution of the finite lattice counts it. Couplings or fields so large that the total
+    energy would overflow float64 are refused.
 
     Examples
     --------
@@ -95,27 +117,80 @@ def lattice_energy(spins: ArrayLike, J: float = 1.0, h: float = 0.0) -> np.ndarr
     """
     s = _check_lattice(spins)
     J, h = check_real(J, "J"), check_real(h, "h")
+    _check_scale(J, h, s.shape[-1] * s.shape[-2])
     s = s.astype(np.float64)
     bonds = s * np.roll(s, -1, axis=-1) + s * np.roll(s, -1, axis=-2)  # (..., Lx, Ly)
     return -J * bonds.sum(axis=(-2, -1)) - h * s.sum(axis=(-2, -1))
 
 
 def magnetization(spins: ArrayLike) -> np.ndarray:
-    r"""Magnetization per spin :math:`m = \frac1N\sum_i s_i` of each configuration, shape (...)."""
+    r"""Magnetization per spin :math:`m = \frac1N\sum_i s_i` of each configuration.
+
+    Parameters
+    ----------
+    spins : array_like of shape (..., Lx, Ly)
+        Spins in {-1, +1}; leading axes index independent configurations.
+
+    Returns
+    -------
+    m : ndarray of float64, shape (...)
+        In [-1, 1].
+
+    Notes
+    -----
+    .. math:: m = \frac{1}{N}\sum_{i=1}^{N} s_i, \qquad N = L_x L_y,
+
+    the order parameter: :math:`|m| \to 1` in the ordered phase, :math:`m \to 0` above :math:`T_c` as the
+    lattice grows.
+
+    Examples
+    --------
+    >>> from thermoref.ising import magnetization
+    >>> print(magnetization([[1, 1], [1, -1]]))
+    0.5
+    """
     s = _check_lattice(spins)
     return s.mean(axis=(-2, -1), dtype=np.float64)
 
 
 def heat_bath_table(beta: float, J: float = 1.0, h: float = 0.0) -> np.ndarray:
-    r"""Heat-bath probability of spin up at each number ``k`` = 0..4 of up neighbours, shape (5,).
+    r"""Heat-bath probability of spin up at each number ``k`` = 0..4 of up neighbours.
+
+    Parameters
+    ----------
+    beta : float
+        Inverse temperature, :math:`0 \le \beta < \infty` (huge values give the zero-temperature rule 0, 1/2, 1).
+    J : float
+        Nearest-neighbour coupling.
+    h : float
+        Uniform field.
+
+    Returns
+    -------
+    ndarray of float64, shape (5,)
+        :math:`P(s_i = +1)` for :math:`k = 0, \dots, 4` up neighbours.
 
     Notes
     -----
-    The neighbour sum is :math:`\sum_j s_j = 2k - 4` and :math:`P(s_i = +1) = \sigma(2\beta(J(2k-4) + h))`
-    with :math:`\sigma` the logistic function.
+    The neighbour sum is :math:`\sum_j s_j = 2k - 4`, so
+
+    .. math:: P(s_i = +1 \mid k) = \sigma\big(2\beta(J(2k-4) + h)\big),
+
+    with :math:`\sigma` the logistic function: the conditional law of one spin given its four neighbours, which
+    :func:`checkerboard_gibbs` tabulates once and looks up for every site.
+
+    Examples
+    --------
+    >>> from thermoref.ising import heat_bath_table
+    >>> print(heat_bath_table(0.5).round(6))
+    [0.017986 0.119203 0.5      0.880797 0.982014]
     """
+    beta = check_beta(beta, scalar=True)
+    J, h = check_real(J, "J"), check_real(h, "h")
+    _check_scale(J, h)
     k = np.arange(5)
-    return expit(2.0 * beta * (J * (2 * k - 4) + h))  # (5,)
+    with np.errstate(over="ignore"):  # g x = +-inf at huge beta: sigma is then exactly 0 or 1
+        return expit(heat_bath_gain(beta, 2.0) * (J * (2 * k - 4) + h))  # (5,)
 
 
 def checkerboard_gibbs_reference(spins: ArrayLike, beta: float, n_sweeps: int, *, rng, J: float = 1.0,
@@ -129,34 +204,50 @@ def checkerboard_gibbs_reference(spins: ArrayLike, beta: float, n_sweeps: int, *
     beta : float
         Inverse temperature (finite, non-negative).
     n_sweeps : int
-        Number of sweeps (each updates every black site, then every white site).
+        Number of sweeps (each updates every black site, then every white site); 0 returns the input.
     rng : numpy.random.Generator or int
         Random source.
-    J, h : float
-        Coupling and field.
+    J : float
+        Nearest-neighbour coupling.
+    h : float
+        Uniform field.
 
     Returns
     -------
-    spins : ndarray of shape (..., Lx, Ly), int8
+    spins : ndarray of int8, shape (..., Lx, Ly)
+        The configuration after ``n_sweeps`` sweeps.
 
     Notes
     -----
-    Per colour: the neighbour sum by four ``np.roll``, :math:`p = 1/(1 + e^{-2\beta(J n_i + h)})` in float64,
-    one uniform per site of the whole lattice, and ``np.where`` to write the new spins of that colour. About
-    270 bytes of temporaries per spin update: the loop is memory-bound. :func:`checkerboard_gibbs` samples
-    the same law several times faster.
+    Per colour: the neighbour sum :math:`n_i` by four ``np.roll``,
+
+    .. math:: p_i = \frac{1}{1 + e^{-2\beta(J n_i + h)}}
+
+    in float64 at every site, one uniform per site of the whole lattice, and ``np.where`` to write the new spins
+    of that colour. About 270 bytes of temporaries per spin update: the loop is memory-bound.
+    :func:`checkerboard_gibbs` samples the same law several times faster.
+
+    References
+    ----------
+    Geman, S. & Geman, D. (1984) "Stochastic relaxation, Gibbs distributions, and the Bayesian restoration of images", IEEE Trans. Pattern Anal. Mach. Intell. 6, 721–741. Newman, M. E. J. & Barkema, G. T. (1999) "Monte Carlo Methods in Statistical Physics", Oxford University Press, ch. 3–4.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thermoref.ising import checkerboard_gibbs_reference
+    >>> s = checkerboard_gibbs_reference(np.ones((8, 8), dtype=np.int8), beta=0.1, n_sweeps=20, rng=0)
+    >>> s.shape, s.dtype
+    ((8, 8), dtype('int8'))
     """
-    s = _check_lattice(spins, even=True)
-    beta = check_beta(beta, scalar=True)
-    n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
-    J, h = check_real(J, "J"), check_real(h, "h")
-    rng = as_rng(rng)
+    s, beta, n_sweeps, J, h, rng = _check_sweep_args(spins, beta, n_sweeps, J, h, rng)
+    gain = heat_bath_gain(beta, 2.0)  # 2 beta, capped at the largest float64
     i, j = np.indices(s.shape[-2:])
     black = (i + j) % 2 == 0  # (Lx, Ly)
     for _ in range(n_sweeps):
         for mask in (black, ~black):
             nb = (np.roll(s, 1, -1) + np.roll(s, -1, -1) + np.roll(s, 1, -2) + np.roll(s, -1, -2))  # (..., Lx, Ly)
-            p = 1.0 / (1.0 + np.exp(-2.0 * beta * (J * nb + h)))
+            with np.errstate(over="ignore"):  # exp(inf) = inf gives p = 0: the beta -> inf limit
+                p = 1.0 / (1.0 + np.exp(-gain * (J * nb + h)))
             u = rng.random(s.shape)
             new = np.where(u < p, 1, -1).astype(np.int8)
             s = np.where(mask, new, s)
@@ -250,6 +341,12 @@ def checkerboard_gibbs(spins: ArrayLike, beta: float, n_sweeps: int, *, rng, J: 
     loop is the word block that ``random_raw`` returns (it has no ``out=``); raw words are about 1.6 times
     cheaper than float32 uniforms here.
 
+    References
+    ----------
+    Geman, S. & Geman, D. (1984) "Stochastic relaxation, Gibbs distributions, and the Bayesian restoration of
+    images", IEEE Trans. Pattern Anal. Mach. Intell. 6, 721–741. Newman, M. E. J. & Barkema, G. T. (1999)
+    "Monte Carlo Methods in Statistical Physics", Oxford University Press, ch. 3–4.
+
     Examples
     --------
     >>> import numpy as np
@@ -285,28 +382,70 @@ def checkerboard_trace(spins: ArrayLike, beta: float, n_sweeps: int, *, rng, J: 
                        h: float = 0.0) -> LatticeTrace:
     r"""Run :func:`checkerboard_gibbs` and record the energy and magnetization after every sweep.
 
-    Same arguments and the same random stream as :func:`checkerboard_gibbs` (its final spins are equal bit
-    for bit). The observables are computed on the stored sublattices: every bond joins a black and a white
-    site, so the number of satisfied bonds is :math:`\sum_{i\,\rm black} [s_i k_i + (1 - s_i)(4 - k_i)]`
-    with :math:`k_i` the up neighbours of black site :math:`i`, and
-    :math:`E = -J(2\,\#\text{satisfied} - 2N) - h N m`.
+    Parameters
+    ----------
+    spins : array_like of shape (..., Lx, Ly)
+        Initial spins in {-1, +1}, both sides even; leading axes are independent chains.
+    beta : float
+        Inverse temperature (finite, non-negative).
+    n_sweeps : int
+        Number of sweeps; 0 returns the input and empty traces.
+    rng : numpy.random.Generator or int
+        Random source (the same stream as :func:`checkerboard_gibbs`: the final spins are equal bit for bit).
+    J : float
+        Nearest-neighbour coupling.
+    h : float
+        Uniform field.
+
+    Returns
+    -------
+    LatticeTrace
+        Final spins, energies and magnetizations of shape (n_sweeps, ...).
+
+    Notes
+    -----
+    The observables are computed on the stored sublattices: every bond joins a black and a white site, so
+
+    .. math:: \#\text{satisfied} = \sum_{i\,\rm black} \big[s_i k_i + (1 - s_i)(4 - k_i)\big], \qquad
+              E = -J(2\,\#\text{satisfied} - 2N) - h N m,
+
+    with :math:`s_i \in \{0, 1\}` the stored bit and :math:`k_i` the up neighbours of black site :math:`i`.
+
+    References
+    ----------
+    Geman, S. & Geman, D. (1984) "Stochastic relaxation, Gibbs distributions, and the Bayesian restoration of images", IEEE Trans. Pattern Anal. Mach. Intell. 6, 721–741. Newman, M. E. J. & Barkema, G. T. (1999) "Monte Carlo Methods in Statistical Physics", Oxford University Press, ch. 3–4.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thermoref.ising import checkerboard_trace, lattice_energy
+    >>> tr = checkerboard_trace(np.ones((2, 8, 8), dtype=np.int8), 0.3, 5, rng=0)
+    >>> tr.energies.shape, bool((tr.energies[-1] == lattice_energy(tr.spins)).all())
+    ((5, 2), True)
     """
-    s, beta, n_sweeps, J, h, rng = _check_sweep_args(spins, beta, n_sweeps, J, h, rng)
+    s, beta, n_sweeps, J, h, rng = _check_sweep_args(spins, beta, n_sweeps, J, h, rng, energies=True)
     out, E, m = _tuned_sweeps(s, beta, n_sweeps, J, h, rng, record=True)
     batch = s.shape[:-2]
     return LatticeTrace(out, E.reshape((n_sweeps,) + batch), m.reshape((n_sweeps,) + batch))
 
 
-def _check_sweep_args(spins, beta, n_sweeps, J, h, rng):
+def _check_sweep_args(spins, beta, n_sweeps, J, h, rng, energies: bool = False):
     s = _check_lattice(spins, even=True)
     beta = check_beta(beta, scalar=True)
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
     J, h = check_real(J, "J"), check_real(h, "h")
+    _check_scale(J, h, s.shape[-1] * s.shape[-2] if energies else None)
+    if energies:  # the energy and magnetization of every chain after every sweep
+        check_allocation((2, n_sweeps) + s.shape[:-2], "n_sweeps")
+    check_work(n_sweeps * s.size, "n_sweeps")
     return s, beta, n_sweeps, J, h, as_rng(rng)
 
 
 def _tuned_sweeps(s: np.ndarray, beta: float, n_sweeps: int, J: float, h: float, rng: np.random.Generator,
                   record: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    if s.size == 0:  # an empty batch of lattices: nothing to update, no random number drawn
+        empty = np.empty((n_sweeps, 0)) if record else None
+        return s.copy(), empty, empty
     # Thresholds on raw 32-bit words: P(w < t_k) = t_k / 2**32 with t_k = round(p_k 2**32), within 2**-32 of p_k.
     table = np.minimum(np.rint(heat_bath_table(beta, J, h) * 2.0**32), 2.0**32 - 1).astype(np.uint32)  # (5,)
     black, white = _split(s)  # (2, M, Lx/2, Ly/2) each
@@ -374,6 +513,7 @@ def _check_cluster_args(spins, beta, n_steps, J, rng):
     s = _check_lattice(spins)
     beta = check_beta(beta, scalar=True)
     n_steps = check_positive_int(n_steps, "n_steps", minimum=0)
+    check_work(n_steps * s.size, "n_steps")
     J = check_real(J, "J")
     if J <= 0:
         raise ValueError(f"J: cluster updates here need a ferromagnetic coupling J > 0, got {J!r}")
@@ -388,21 +528,41 @@ def swendsen_wang(spins: ArrayLike, beta: float, n_steps: int, *, rng, J: float 
     spins : array_like of shape (..., Lx, Ly)
         Spins in {-1, +1}; leading axes are independent chains.
     beta : float
-        Inverse temperature.
+        Inverse temperature (finite, non-negative).
     n_steps : int
         Number of updates; each flips every Fortuin–Kasteleyn cluster independently with probability 1/2.
     rng : numpy.random.Generator or int
+        Random source.
     J : float
         Ferromagnetic coupling (> 0).
 
     Returns
     -------
-    spins : ndarray of shape (..., Lx, Ly), int8
+    spins : ndarray of int8, shape (..., Lx, Ly)
+        The configurations after ``n_steps`` updates.
 
     Notes
     -----
-    A bond between equal neighbours is occupied with probability :math:`1 - e^{-2\beta J}`; the clusters are
-    the connected components of the occupied bonds (``scipy.sparse.csgraph``, all chains in one graph).
+    A bond between equal neighbours is occupied with probability
+
+    .. math:: p = 1 - e^{-2\beta J};
+
+    the clusters are the connected components of the occupied bonds (``scipy.sparse.csgraph``, all chains in
+    one graph). Flipping whole clusters decorrelates the lattice near :math:`T_c` in a few steps, where local
+    updates slow down critically.
+
+    References
+    ----------
+    Swendsen, R. H. & Wang, J.-S. (1987) "Nonuniversal critical dynamics in Monte Carlo simulations", Phys.
+    Rev. Lett. 58, 86–88.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thermoref.ising import swendsen_wang
+    >>> s = swendsen_wang(np.ones((4, 16, 16), dtype=np.int8), 0.2, 10, rng=0)
+    >>> s.shape, s.dtype
+    ((4, 16, 16), dtype('int8'))
     """
     s, beta, n_steps, J, rng = _check_cluster_args(spins, beta, n_steps, J, rng)
     shape = s.shape
@@ -421,24 +581,41 @@ def wolff(spins: ArrayLike, beta: float, n_steps: int, *, rng, J: float = 1.0) -
     spins : array_like of shape (..., Lx, Ly)
         Spins in {-1, +1}; leading axes are independent chains (one cluster per chain per step).
     beta : float
-        Inverse temperature.
+        Inverse temperature (finite, non-negative).
     n_steps : int
         Number of cluster flips per chain.
     rng : numpy.random.Generator or int
+        Random source.
     J : float
         Ferromagnetic coupling (> 0).
 
     Returns
     -------
-    spins : ndarray of shape (..., Lx, Ly), int8
+    spins : ndarray of int8, shape (..., Lx, Ly)
+        The configurations after ``n_steps`` flips.
 
     Notes
     -----
     Wolff's cluster, grown from a uniformly chosen seed by adding equal neighbours with probability
-    :math:`1 - e^{-2\beta J}` per bond, has the law of the Fortuin–Kasteleyn cluster that contains the seed.
-    This implementation draws the bonds of the whole lattice and labels clusters with
-    ``connected_components`` (vectorized over sites and chains) instead of growing the cluster site by site:
-    the same Markov chain, at a cost proportional to the lattice rather than to the cluster.
+
+    .. math:: p = 1 - e^{-2\beta J}
+
+    per bond, has the law of the Fortuin–Kasteleyn cluster that contains the seed. This implementation draws the
+    bonds of the whole lattice and labels clusters with ``connected_components`` (vectorized over sites and
+    chains) instead of growing the cluster site by site: the same Markov chain, at a cost proportional to the
+    lattice rather than to the cluster.
+
+    References
+    ----------
+    Wolff, U. (1989) "Collective Monte Carlo updating for spin systems", Phys. Rev. Lett. 62, 361–364.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thermoref.ising import magnetization, wolff
+    >>> s = wolff(np.ones((16, 16), dtype=np.int8), 0.6, 10, rng=0)
+    >>> bool(abs(magnetization(s)) > 0.8)  # deep in the ordered phase
+    True
     """
     s, beta, n_steps, J, rng = _check_cluster_args(spins, beta, n_steps, J, rng)
     shape = s.shape

@@ -18,7 +18,7 @@ from scipy import sparse
 
 from .._validation import check_symmetric_couplings
 from ..testing import enumerate_states
-from .model import _MAX_ENUMERATION, IsingModel, _check_spins
+from .model import _MAX_ENUMERATION, IsingModel, _check_scale, _check_spins
 
 __all__ = ["cut_value", "maxcut_exact", "maxcut_model"]
 
@@ -29,6 +29,7 @@ def _check_weights(W: ArrayLike) -> np.ndarray:
     W = check_symmetric_couplings(W, "W")
     if W.shape[0] == 0:
         raise ValueError("W: the graph needs at least one vertex, got shape (0, 0)")
+    _check_scale(W, None, "W")
     return W
 
 

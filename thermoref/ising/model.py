@@ -28,13 +28,38 @@ __all__ = ["ExactLaw", "IsingModel", "exact_law", "ising_energy"]
 _MAX_ENUMERATION = 20
 
 
+#: Largest total coupling strength sum |J| + 2 sum |h| accepted: every local field, every energy and every
+#: energy difference (at most twice an energy) then stays finite in float64, with room to spare.
+_MAX_SCALE = np.finfo(np.float64).max / 8
+
+
+def _check_scale(J: np.ndarray | sparse.csr_array, h: np.ndarray | None, name_J: str = "J", name_h: str = "h") -> None:
+    r"""Refuse couplings and fields so large that a local field or an energy would overflow float64.
+
+    :math:`|\phi_i| \le \sum_j |J_{ij}| + |h_i|` and :math:`|E| \le \tfrac12\sum_{ij}|J_{ij}| + \sum_i |h_i|`,
+    so bounding :math:`\sum_{ij}|J_{ij}| + 2\sum_i|h_i|` by :data:`_MAX_SCALE` keeps every intermediate finite.
+    """
+    with np.errstate(over="ignore"):
+        total_J = float(np.abs(J.data if sparse.issparse(J) else J).sum())
+        total = total_J + (0.0 if h is None else 2.0 * float(np.abs(h).sum()))
+    if not total_J <= _MAX_SCALE:
+        raise ValueError(f"{name_J}: couplings too large: sum |{name_J}| = {total_J:.3g} would overflow the "
+                         "energies in float64")
+    if not total <= _MAX_SCALE:
+        raise ValueError(f"{name_h}: fields too large: sum |{name_J}| + 2 sum |{name_h}| = {total:.3g} would overflow "
+                         "the energies in float64")
+
+
 def _check_couplings(J: object, name: str = "J") -> np.ndarray | sparse.csr_array:
     if sparse.issparse(J):
+        if not (np.issubdtype(J.dtype, np.floating) or np.issubdtype(J.dtype, np.integer)
+                or np.issubdtype(J.dtype, np.bool_)):
+            raise TypeError(f"{name}: expected real couplings, got a sparse matrix of dtype {J.dtype}")
         Js = sparse.csr_array(J, dtype=np.float64)
         if Js.ndim != 2 or Js.shape[0] != Js.shape[1]:
             raise ValueError(f"{name}: expected a square matrix, got shape {Js.shape}")
         as_float_array(Js.data, name)  # NaN / inf
-        if (abs(Js - Js.T)).count_nonzero():
+        if (Js != Js.T).nnz:
             raise ValueError(f"{name}: couplings must be symmetric")
         if np.any(Js.diagonal() != 0):
             raise ValueError(f"{name}: the diagonal must be zero (no self-coupling)")
@@ -50,15 +75,26 @@ class IsingModel:
     Parameters
     ----------
     J : array_like or scipy.sparse matrix of shape (n, n)
-        Symmetric couplings with a zero diagonal (validated; sparse input is stored as CSR).
+        Symmetric couplings with a zero diagonal (validated; sparse input is stored as CSR). Couplings and
+        fields so large that an energy would overflow float64 (:math:`\sum|J_{ij}| + 2\sum|h_i| > 2^{1021}`) are
+        refused.
     h : array_like of shape (n,), optional
         Fields; zeros by default.
+
+    Attributes
+    ----------
+    J : ndarray of shape (n, n) or scipy.sparse.csr_array
+        The validated couplings (float64).
+    h : ndarray of shape (n,)
+        The fields (float64). The properties :attr:`n` and :attr:`is_sparse` give the number of spins and the
+        storage of ``J``.
 
     Notes
     -----
     Each pair is counted once: :math:`-\tfrac12 s^\top J s = -\sum_{i<j} J_{ij}s_is_j` because :math:`J` is
     symmetric with a zero diagonal. The local field of unit :math:`i` is :math:`\phi_i = \sum_j J_{ij}s_j + h_i`
-    and :math:`E = -\tfrac12\sum_i s_i(\phi_i + h_i)`.
+    and :math:`E = -\tfrac12\sum_i s_i(\phi_i + h_i)`. A ferromagnetic bond (:math:`J_{ij} > 0`) lowers the
+    energy when the two spins agree; a field :math:`h_i > 0` favours :math:`s_i = +1`.
 
     References
     ----------
@@ -84,6 +120,7 @@ class IsingModel:
         h = np.zeros(n) if self.h is None else as_float_array(self.h, "h", ndim=1)
         if h.shape != (n,):
             raise ValueError(f"h: expected shape ({n},) to match J, got {h.shape}")
+        _check_scale(J, h)
         object.__setattr__(self, "J", J)
         object.__setattr__(self, "h", h)
 
@@ -98,11 +135,27 @@ class IsingModel:
         return sparse.issparse(self.J)
 
     def local_fields(self, spins: ArrayLike) -> np.ndarray:
-        r"""Local fields :math:`\phi_i = \sum_j J_{ij}s_j + h_i` of configurations ``spins`` (..., n); shape (..., n).
+        r"""Local fields :math:`\phi_i = \sum_j J_{ij}s_j + h_i` of configurations ``spins``.
+
+        Parameters
+        ----------
+        spins : array_like of shape (..., n)
+            Configurations in {-1, +1}; leading axes index independent configurations.
+
+        Returns
+        -------
+        ndarray of float64, shape (..., n)
+            The field felt by each spin.
+
+        Notes
+        -----
+        .. math:: \phi_i = \sum_j J_{ij} s_j + h_i = -\frac{\partial E}{\partial s_i},
+
+        the force on spin :math:`i`; flipping it changes the energy by :math:`2 s_i \phi_i`, and the heat-bath
+        probability of :math:`s_i = +1` is :math:`\sigma(2\beta\phi_i)`.
 
         Examples
         --------
-        >>> import numpy as np
         >>> from thermoref.ising import IsingModel
         >>> print(IsingModel([[0.0, 2.0], [2.0, 0.0]], h=[0.5, 0.0]).local_fields([1, -1]))
         [-1.5  2. ]
@@ -114,11 +167,26 @@ class IsingModel:
         return _fields(self.J, self.h, s)
 
     def energy(self, spins: ArrayLike) -> np.ndarray:
-        r"""Energy :math:`E(s) = -\tfrac12 s^\top J s - h^\top s` of each configuration (..., n); shape (...).
+        r"""Energy :math:`E(s) = -\tfrac12 s^\top J s - h^\top s` of each configuration.
+
+        Parameters
+        ----------
+        spins : array_like of shape (..., n)
+            Configurations in {-1, +1}; leading axes index independent configurations.
+
+        Returns
+        -------
+        ndarray of float64, shape (...)
+            One energy per configuration.
+
+        Notes
+        -----
+        .. math:: E(s) = -\sum_{i<j} J_{ij} s_i s_j - \sum_i h_i s_i = -\tfrac12 \sum_i s_i(\phi_i + h_i),
+
+        evaluated through the local fields :math:`\phi` (one sparse or dense product).
 
         Examples
         --------
-        >>> import numpy as np
         >>> from thermoref.ising import IsingModel
         >>> print(IsingModel([[0.0, 1.0], [1.0, 0.0]]).energy([[1, 1], [1, -1]]))
         [-1.  1.]
@@ -199,15 +267,17 @@ class ExactLaw:
 
     Attributes
     ----------
-    states : ndarray of int8, shape (2**n, n)
+    states : ndarray of int8, shape ``(2**n, n)``
         Every configuration, in :func:`thermoref.testing.enumerate_states` order, in the network's value
         convention ({-1, +1} spins or {0, 1} bits).
-    E : ndarray of shape (2**n,)
+    E : ndarray of float64, shape ``(2**n,)``
         Energy of each state.
-    p : ndarray of shape (2**n,)
+    p : ndarray of float64, shape ``(2**n,)``
         Probability of each state (zero outside a clamp).
     log_Z : float
-        Log partition function (of the clamped sub-system when clamped).
+        Log partition function (of the clamped sub-system when clamped); :math:`\pm\infty` at
+        :math:`\beta = \infty` unless the ground energy is zero (and where :math:`-\beta E_{\min}` exceeds the
+        float64 range).
 
     Notes
     -----
@@ -250,7 +320,29 @@ class ExactLaw:
         return float(self.p @ (self.E - self.mean_energy) ** 2)
 
     def magnetization_law(self) -> tuple[np.ndarray, np.ndarray]:
-        r"""The law of :math:`M = \sum_i s_i`: its possible values (ascending) and their probabilities."""
+        r"""The law of :math:`M = \sum_i s_i`: its possible values (ascending) and their probabilities.
+
+        Returns
+        -------
+        values : ndarray of int64, shape (k,)
+            The distinct magnetizations, ascending.
+        probabilities : ndarray of float64, shape (k,)
+            :math:`P(M = v)` for each value.
+
+        Notes
+        -----
+        .. math:: P(M = v) = \sum_{s:\ \sum_i s_i = v} p(s),
+
+        the law of the total spin, which is what a magnetometer reads; for bits it is the law of the number of
+        active units.
+
+        Examples
+        --------
+        >>> from thermoref.ising import IsingModel, exact_law
+        >>> values, prob = exact_law(IsingModel([[0.0, 1.0], [1.0, 0.0]]), beta=1.0).magnetization_law()
+        >>> print(values, prob.round(6))
+        [-2  0  2] [0.440399 0.119203 0.440399]
+        """
         M = self.states.sum(axis=1, dtype=np.int64)  # (2**n,)
         values, inverse = np.unique(M, return_inverse=True)
         return values, np.bincount(inverse, weights=self.p, minlength=values.size)
@@ -306,6 +398,8 @@ def exact_law(model: IsingModel, beta: float, *, clamp: Mapping[int, int] | None
     Returns
     -------
     ExactLaw
+        States, energies, probabilities and ``log_Z`` (:math:`\pm\infty` at :math:`\beta = \infty` unless the
+        ground energy is zero).
 
     Notes
     -----

@@ -23,9 +23,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import sparse
 
-from .._validation import as_rng, check_allocation, check_beta, check_positive_int
+from .._validation import as_rng, check_allocation, check_beta, check_positive_int, check_work
 from ..tempering import PTResult, check_ladder, replica_exchange
-from ._chromatic import check_colouring, colour_blocks, greedy_colouring, heat_bath_sweep
+from ._chromatic import check_colouring, colour_blocks, greedy_colouring, heat_bath_gain, heat_bath_sweep
 from .model import IsingModel, _check_model, _check_spins, _energy
 
 __all__ = ["AnnealResult", "block_gibbs", "metropolis", "parallel_tempering", "simulated_annealing"]
@@ -58,7 +58,7 @@ def block_gibbs(model: IsingModel, spins: ArrayLike, beta: ArrayLike, n_sweeps: 
     beta : float or array_like broadcastable to spins.shape[:-1]
         Inverse temperature, one per chain if an array (finite, >= 0).
     n_sweeps : int
-        Sweeps (>= 0); each resamples every colour class once, in colour order.
+        Sweeps (>= 0; 0 returns the input); each resamples every colour class once, in colour order.
     rng : numpy.random.Generator or int
         Source of randomness.
     colours : array_like of shape (n,), optional
@@ -73,7 +73,9 @@ def block_gibbs(model: IsingModel, spins: ArrayLike, beta: ArrayLike, n_sweeps: 
     Given the other units, unit :math:`i` is up with probability :math:`\sigma(2\beta\phi_i)`,
     :math:`\phi_i = \sum_j J_{ij}s_j + h_i`. Units of one colour are not coupled, so their conditionals do
     not involve each other and one vectorized draw updates them all exactly as a sequential scan would. The
-    sweep leaves :math:`e^{-\beta E}/Z` invariant and is irreducible at finite :math:`\beta`.
+    sweep leaves :math:`e^{-\beta E}/Z` invariant and is irreducible at finite :math:`\beta`. The cost of a
+    sweep is one product with the couplings per colour; a fully connected model needs :math:`n` colours, so
+    its sweep is a sequential scan over the spins (inherent to the graph, not a defect of the colouring).
 
     References
     ----------
@@ -93,10 +95,11 @@ def block_gibbs(model: IsingModel, spins: ArrayLike, beta: ArrayLike, n_sweeps: 
     s0 = _check_spins(spins, model.n)
     b = _chain_betas(beta, s0.shape[:-1])
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
+    check_work(n_sweeps * max(s0.size, 1), "n_sweeps")
     rng = as_rng(rng)
     perm, _, _, blocks = _prepared(model, colours)
     s = s0.reshape(-1, model.n)[:, perm].astype(np.float64)  # (K, n), colours contiguous
-    gain = 2.0 * b.reshape(-1, 1)  # (K, 1)
+    gain = heat_bath_gain(b.reshape(-1, 1), 2.0)  # (K, 1)
     for _ in range(n_sweeps):
         heat_bath_sweep(s, blocks, gain, rng)
     out = np.empty(s.shape, dtype=np.int8)
@@ -117,7 +120,7 @@ def metropolis(model: IsingModel, spins: ArrayLike, beta: ArrayLike, n_sweeps: i
     beta : float or array_like broadcastable to spins.shape[:-1]
         Inverse temperature (finite, >= 0).
     n_sweeps : int
-        Sweeps of ``n`` single-site steps each.
+        Sweeps of ``n`` single-site steps each (>= 0; 0 returns the input).
     rng : numpy.random.Generator or int
         Source of randomness.
 
@@ -149,6 +152,7 @@ def metropolis(model: IsingModel, spins: ArrayLike, beta: ArrayLike, n_sweeps: i
     s0 = _check_spins(spins, model.n)
     b = _chain_betas(beta, s0.shape[:-1]).reshape(-1)  # (K,)
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
+    check_work(n_sweeps * max(s0.size, model.n), "n_sweeps")
     rng = as_rng(rng)
     Jc = sparse.csr_array(model.J)
     s = s0.reshape(-1, model.n).astype(np.float64)  # (K, n)
@@ -157,7 +161,8 @@ def metropolis(model: IsingModel, spins: ArrayLike, beta: ArrayLike, n_sweeps: i
         for i in range(model.n):  # the steps of one sweep: sequential by definition of the chain
             lo, hi = Jc.indptr[i], Jc.indptr[i + 1]
             phi = s[:, Jc.indices[lo:hi]] @ Jc.data[lo:hi] + model.h[i]  # (K,)
-            accept = log_u[:, i] < -b * 2.0 * s[:, i] * phi
+            with np.errstate(over="ignore"):  # beta * dE = +-inf at huge beta: accept iff dE < 0 (or = 0)
+                accept = log_u[:, i] < -(b * (2.0 * s[:, i] * phi))
             s[:, i] = np.where(accept, -s[:, i], s[:, i])
     return s.reshape(s0.shape).astype(np.int8)
 
@@ -178,7 +183,8 @@ def parallel_tempering(model: IsingModel, spins: ArrayLike, betas: ArrayLike, n_
         Strictly increasing inverse temperatures (e.g. :func:`thermoref.tempering.temperature_ladder`); the
         last rung is the target.
     n_rounds : int
-        Rounds of (``sweeps_per_round`` block Gibbs sweeps at every rung, then one swap sweep).
+        Rounds of (``sweeps_per_round`` block Gibbs sweeps at every rung, then one swap sweep); 0 returns the
+        input.
     rng : numpy.random.Generator or int
         Source of randomness.
     sweeps_per_round : int
@@ -217,16 +223,17 @@ def parallel_tempering(model: IsingModel, spins: ArrayLike, betas: ArrayLike, n_
     R = betas.size
     if s0.ndim < 2 or s0.shape[0] != R:
         raise ValueError(f"spins: expected shape ({R}, ..., {model.n}) to match betas, got {s0.shape}")
-    n_rounds = check_positive_int(n_rounds, "n_rounds")
+    n_rounds = check_positive_int(n_rounds, "n_rounds", minimum=0)
     sweeps_per_round = check_positive_int(sweeps_per_round, "sweeps_per_round")
     rng = as_rng(rng)
     perm, Jp, hp, blocks = _prepared(model, colours)
     s = s0.reshape(R, -1, model.n)[..., perm].astype(np.float64)  # (R, K, n), colours contiguous
-    check_allocation((n_rounds,) + s.shape[:2], "n_rounds")
+    check_allocation((n_rounds, 2) + s.shape[:2], "n_rounds")
+    check_work(n_rounds * sweeps_per_round * max(s.size, 1), "sweeps_per_round")
 
     def move(state: np.ndarray, beta: np.ndarray, gen: np.random.Generator) -> None:
         flat = state.reshape(-1, model.n)  # (R*K, n), a view
-        gain = np.repeat(2.0 * beta.reshape(-1), state.shape[1])[:, None]  # (R*K, 1)
+        gain = np.repeat(heat_bath_gain(beta.reshape(-1), 2.0), state.shape[1])[:, None]  # (R*K, 1)
         for _ in range(sweeps_per_round):
             heat_bath_sweep(flat, blocks, gain, gen)
 
@@ -281,7 +288,8 @@ def simulated_annealing(model: IsingModel, spins: ArrayLike, betas: ArrayLike, *
     spins : array_like of shape (..., n)
         Initial configurations of independent runs.
     betas : array_like of shape (n_sweeps,)
-        The schedule (finite, non-negative, usually increasing, e.g. ``np.geomspace(0.1, 5, 200)``).
+        The schedule (finite, non-negative, usually increasing, e.g. ``np.geomspace(0.1, 5, 200)``); an
+        empty schedule makes no sweep and returns the input.
     rng : numpy.random.Generator or int
         Source of randomness.
     colours : array_like of shape (n,), optional
@@ -313,18 +321,18 @@ def simulated_annealing(model: IsingModel, spins: ArrayLike, betas: ArrayLike, *
     model = _check_model(model)
     s0 = _check_spins(spins, model.n)
     betas = check_beta(betas, "betas")
-    if betas.ndim != 1 or betas.size < 1:
-        raise ValueError(f"betas: expected a non-empty 1-D schedule, got shape {betas.shape}")
+    if betas.ndim != 1:
+        raise ValueError(f"betas: expected a 1-D schedule, got shape {betas.shape}")
     rng = as_rng(rng)
     perm, Jp, hp, blocks = _prepared(model, colours)
     s = s0.reshape(-1, model.n)[:, perm].astype(np.float64)  # (K, n), colours contiguous
     check_allocation((betas.size, s.shape[0]), "betas")
+    check_work(betas.size * max(s.size, 1), "betas")
     best = s.copy()
-    best_E = _energy(Jp, hp, s)  # (K,)
-    trace = np.empty((betas.size, s.shape[0]))
-    ones = np.ones((s.shape[0], 1))
+    E = best_E = _energy(Jp, hp, s)  # (K,)
+    trace = np.empty((betas.size, s.shape[0]))  # (n_sweeps, K)
     for t, beta in enumerate(betas):
-        heat_bath_sweep(s, blocks, 2.0 * beta * ones, rng)
+        heat_bath_sweep(s, blocks, heat_bath_gain(beta, 2.0), rng)
         E = _energy(Jp, hp, s)
         better = E < best_E
         best[better], best_E = s[better], np.where(better, E, best_E)
@@ -332,5 +340,5 @@ def simulated_annealing(model: IsingModel, spins: ArrayLike, betas: ArrayLike, *
     shape = s0.shape
     final, best_out = np.empty(s.shape, dtype=np.int8), np.empty(s.shape, dtype=np.int8)
     final[:, perm], best_out[:, perm] = s, best
-    return AnnealResult(final.reshape(shape), trace[-1].reshape(shape[:-1]), best_out.reshape(shape),
+    return AnnealResult(final.reshape(shape), E.reshape(shape[:-1]), best_out.reshape(shape),
                         best_E.reshape(shape[:-1]), trace.reshape((betas.size,) + shape[:-1]))
