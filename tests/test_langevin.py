@@ -166,3 +166,46 @@ def test_stats_module_normal_reference():
     law = stationary_law(kT=0.4, J2=2.0, I=1.0)
     u = np.linspace(-1, 2, 7)
     np.testing.assert_allclose(law.cdf(u), stats.norm.cdf(u, 0.5, np.sqrt(0.2)), atol=1e-8)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Extreme but valid input: refused by name (never a hang), or the limit
+# ---------------------------------------------------------------------------------------------------------
+def test_stationary_law_extreme_temperatures_are_refused_at_once():
+    """Regression: kT = 1e308 used to hang (one grid step at a time out to |x| ~ 1e77); kT = 5e-324 gave NaN."""
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="^kT:"):
+        stationary_law(kT=1e308, **DW)
+    with pytest.raises(ValueError, match="^kT:.*point mass"):
+        stationary_law(kT=5e-324, **DW)
+    with pytest.raises(ValueError, match="^kT:"):
+        mean_first_passage_time(-1.0, 1.0, kT=1e308, J2=-1.0, J4=1.0)
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_stationary_law_wide_and_narrow_laws_against_closed_forms():
+    """Doubling steps and grid tightening keep quadrature exact: Gaussian variance kT/J2 at kT = 1e4 and 1e-8."""
+    for kT in (1e4, 1e-8):
+        law = stationary_law(kT=kT, J2=2.0, I=0.3)
+        assert law.variance == pytest.approx(kT / 2.0, rel=1e-8)
+        assert law.mean == pytest.approx(0.15, rel=1e-8, abs=1e-12)
+
+
+def test_errors_name_the_coefficient_at_fault():
+    with pytest.raises(ValueError, match="^J4:"):
+        kramers_rate(kT=0.2, J2=-1.0, J4=-1.0)
+    with pytest.raises(ValueError, match="^I:"):
+        kramers_rate(kT=0.2, J2=-1.0, J4=1.0, I=5.0)  # the tilt removes the second well
+    with pytest.raises(ValueError, match="^J4:"):  # not "dt": no step makes a repelling quartic converge
+        langevin_neuron(np.full(10, 1.0), kT=0.1, dt=0.01, t_f=100.0, rng=0, J2=1.0, J4=-1.0)
+    with pytest.raises(ValueError, match="^x:"):
+        potential(1e200, J4=1.0)
+
+
+def test_mala_empty_batch_and_zero_kT_limits():
+    x, acc = mala(np.zeros(0), 5, kT=0.5, dt=0.1, rng=0, **DW)
+    assert x.shape == (0,) and acc == 0.0
+    x = langevin_neuron(np.zeros((0, 3)), kT=0.5, dt=0.1, t_f=1.0, rng=0, **DW)
+    assert x.shape == (0, 3)

@@ -44,11 +44,47 @@ def test_transient_moments_match_ode_integration(t):
 
 
 def test_no_switching_is_plain_ou():
+    """r = 0: every mode is plain OU from x0. The occupied mode by the ODE; the empty ones (weight 0) report the
+    law of a device that starts in them (the limit of a vanishing initial mass there), never NaN."""
     mo = pmog_moments(0.9, 2.0, [0.0, 0.0, 1.0], LOGITS, MEANS, VARS, switch_rate=0.0, relax_rate=RATES)
-    a = RATES[2]
-    assert mo.weights[2] == 1.0 and np.isnan(mo.means[0])
-    assert mo.means[2] == pytest.approx(MEANS[2] + np.exp(-a * 0.9) * (2.0 - MEANS[2]), rel=1e-13)
-    assert mo.variances[2] == pytest.approx(VARS[2] * (1 - np.exp(-2 * a * 0.9)), rel=1e-12)
+    assert mo.weights[2] == 1.0 and mo.weights[0] == 0.0
+    ou_mean = MEANS + np.exp(-RATES * 0.9) * (2.0 - MEANS)
+    ou_var = VARS * (1 - np.exp(-2 * RATES * 0.9))
+    np.testing.assert_allclose(mo.means, ou_mean, rtol=1e-13)
+    np.testing.assert_allclose(mo.variances, ou_var, rtol=1e-12)
+
+
+def test_empty_modes_at_time_zero_and_forbidden_modes():
+    """t = 0: empty modes report the point mass at x0; a -inf logit: stationary weight 0, own target reported."""
+    mo = pmog_moments(0.0, 1.5, [0.0, 1.0, 0.0], LOGITS, MEANS, VARS, switch_rate=0.8, relax_rate=RATES)
+    np.testing.assert_array_equal(mo.means, [1.5, 1.5, 1.5])
+    np.testing.assert_array_equal(mo.variances, [0.0, 0.0, 0.0])
+    st = pmog_stationary([-np.inf, 0.0, 0.0], MEANS, VARS, switch_rate=0.5, relax_rate=RATES)
+    assert st.weights[0] == 0.0 and st.means[0] == MEANS[0] and st.variances[0] == VARS[0]
+    assert np.isfinite(st.means).all() and st.weights[1:].sum() == pytest.approx(1.0, rel=1e-15)
+
+
+def test_moments_at_astronomical_times_are_the_stationary_law():
+    """t = 1e308 takes the exact stationary limit (e^{-1000} = 0) instead of overflowing the exponential."""
+    far = pmog_moments(1e308, 4.0, [0.0, 1.0, 0.0], LOGITS, MEANS, VARS, switch_rate=0.5, relax_rate=RATES)
+    st = pmog_stationary(LOGITS, MEANS, VARS, switch_rate=0.5, relax_rate=RATES)
+    late = pmog_moments(300.0, 4.0, [0.0, 1.0, 0.0], LOGITS, MEANS, VARS, switch_rate=0.5, relax_rate=RATES)
+    np.testing.assert_allclose(far.means, late.means, rtol=1e-12)  # the matrix exponential agrees with the limit
+    np.testing.assert_allclose(far.variances, st.variances, rtol=1e-13)
+
+
+def test_too_many_switching_events_are_refused_not_simulated():
+    """The sampler makes one pass per switching event: r t = 1e300 must be refused at once, naming the culprit."""
+    with pytest.raises(ValueError, match="^switch_rate:"):
+        pmog_sample(np.zeros(3), None, 1.0, LOGITS, MEANS, VARS, switch_rate=1e300, rng=0)
+    with pytest.raises(ValueError, match="^t:"):
+        pmog_sample(np.zeros(3), None, 1e300, LOGITS, MEANS, VARS, switch_rate=0.5, rng=0)
+
+
+def test_fractional_initial_mode_is_refused():
+    """Regression: mode0 = 0.5 used to be truncated to mode 0."""
+    with pytest.raises(TypeError, match="^mode0:"):
+        pmog_sample(np.zeros(3), 0.5, 1.0, LOGITS, MEANS, VARS, switch_rate=0.5, rng=0)
 
 
 def test_mode_weights_two_state_closed_form():

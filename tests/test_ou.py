@@ -253,3 +253,195 @@ def test_chapman_kolmogorov_semigroup(s, t, seed):
     scale = np.abs(S_st).max()
     np.testing.assert_allclose(m_t, m_st, rtol=1e-10, atol=1e-10 * np.abs(m_st).max())
     np.testing.assert_allclose(S_t + P @ S_s @ P.T, S_st, rtol=0, atol=1e-10 * scale)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sample paths in the real eigenbasis (OUProcess, method "eigen") and the fallback to the series
+# ---------------------------------------------------------------------------------------------------------
+from thermoref._ou_paths import _modes, _plan_path  # noqa: E402
+from thermoref.ou import KAPPA_MAX, OUProcess  # noqa: E402
+
+EPS = np.finfo(float).eps
+
+
+def _van_loan(A, D, h):
+    """Oracle: Sigma(h) from SciPy's expm of Van Loan's block matrix [[-A, D], [0, A^T]] (never thermoref)."""
+    n = A.shape[0]
+    blk = np.zeros((2 * n, 2 * n))
+    blk[:n, :n], blk[:n, n:], blk[n:, n:] = -A, D, A.T
+    E = linalg.expm(blk * h)
+    return E[:n, n:] @ E[:n, :n].T
+
+
+ROT = np.array([[0.5, 2.0], [-2.0, 0.5]])  # normal, eigenvalues 0.5 +- 2i
+EIGEN_CASES = {
+    "nonnormal-real": (NONNORMAL, np.array([[2.0, 0.5], [0.5, 1.0]])),
+    "normal-complex": (ROT, np.eye(2)),
+    "nonnormal-complex-6": (np.array([[1.0, 3.0, 0, 0, 0, 0], [-2.0, 1.0, 1, 0, 0, 0], [0, 0, 2.0, 0.5, 0, 1],
+                                      [0, 0, -4.0, 2.0, 0, 0], [0, 0, 0, 0, 0.5, 0], [1, 0, 0, 0, 2.0, 3.0]]),
+                            np.eye(6) + 0.3 * np.ones((6, 6))),
+    "random-8": (_random_stable(8, 0), np.diag(np.linspace(0.5, 2.0, 8))),
+    "unstable-complex": (np.array([[-0.3, 2.0], [-2.0, -0.3]]), np.eye(2)),
+    "singular-D": (NONNORMAL, np.array([[1.0, 0.0], [0.0, 0.0]])),
+    "zero-eigenvalue": (np.array([[0.0, 1.0], [0.0, 1.0]]), np.eye(2)),
+}
+
+
+@pytest.mark.parametrize("branch", ["cholesky", "quadrature"])
+@pytest.mark.parametrize("h", [1e-6, 0.01, 0.3, 1.0])
+@pytest.mark.parametrize("case", sorted(EIGEN_CASES))
+def test_eigen_step_covariance_against_van_loan(case, h, branch):
+    """The covariance one step draws (F F^T of its noise factor) vs SciPy's Van Loan exponential, within the
+    stated bound 4 eps kappa^2 (+ 64 n eps of ordinary rounding); the mean step vs scipy.linalg.expm."""
+    A, D = EIGEN_CASES[case]
+    M, kappa = _modes(A, D)
+    assert M is not None and kappa <= KAPPA_MAX
+    n = A.shape[0]
+    F = M.step_factor(h, branch)
+    ref = _van_loan(A, D, h)
+    bound = 4 * EPS * kappa**2 + 64 * n * EPS
+    assert np.linalg.norm(F @ F.T - ref, 2) <= bound * np.linalg.norm(ref, 2)
+    E = linalg.expm(-A * h)
+    assert np.linalg.norm(M.propagator(h) - E, 2) <= (4 * EPS * kappa + 16 * n * EPS) * np.linalg.norm(E, 2)
+
+
+@pytest.mark.parametrize("target", [1e1, 1e2, 1e3])
+def test_eigen_error_bound_holds_up_to_the_threshold(target):
+    """Drifts S diag(lam) S^-1 with cond(S) set: the covariance error stays within 4 eps kappa^2 + 64 n eps
+    (against the series path, itself checked against Lyapunov and Van Loan above)."""
+    rng = np.random.default_rng(int(target))
+    n = 12
+    Q1, Q2 = (linalg.qr(rng.standard_normal((n, n)))[0] for _ in range(2))
+    S = Q1 @ np.diag(np.logspace(0, np.log10(target), n)) @ Q2
+    A = S @ np.diag(rng.uniform(0.5, 3.0, n)) @ np.linalg.inv(S)
+    M, kappa = _modes(A, np.eye(n))
+    if M is None:  # the eigenbasis of this draw came out above the threshold: the fallback is the right answer
+        assert kappa > KAPPA_MAX
+        return
+    for h in (0.01, 0.5, 3.0):
+        _, ref = ou_mean_cov(np.zeros(n), h, A, 0.0, np.eye(n))
+        for branch in ("cholesky", "quadrature"):
+            F = M.step_factor(h, branch)
+            err = np.linalg.norm(F @ F.T - ref, 2) / np.linalg.norm(ref, 2)
+            assert err <= 4 * EPS * kappa**2 + 64 * n * EPS
+
+
+def test_fallback_to_the_series_for_nearly_defective_and_defective_drifts():
+    mild = OUProcess([[1.0, 1.0], [0.0, 1.01]], 0.0, 1.0)  # eigenvector basis kappa = 200
+    assert mild.method == "eigen" and 100 < mild.kappa < KAPPA_MAX
+    near = OUProcess([[1.0, 1.0], [0.0, 1.0 + 1e-6]], 0.0, 1.0)  # kappa ~ 2e6
+    assert near.method == "series" and near.kappa > KAPPA_MAX
+    jordan = OUProcess([[1.0, 1.0], [0.0, 1.0]], 0.0, 1.0)  # defective: no eigenvector basis
+    assert jordan.method == "series" and jordan.kappa > 1e12
+    assert OUProcess(NONNORMAL, 0.0, 1.0).method == "eigen"
+    assert OUProcess([1.0, 2.0], 0.0, 1.0).method == "elementwise"
+    assert OUProcess([1.0, 2.0], 0.0, np.eye(2)).method == "eigen"  # diagonal drift, correlated noise: P = I
+
+
+def _whitened_innovations(path, x0, ts, A, b, D):
+    """Oracle whitening of every transition of a path: z_k = L_k^-1 (x_k - b - e^{-A h_k}(x_{k-1} - b))."""
+    prev = np.concatenate([x0[None], path[:-1]])
+    hs = np.diff(ts, prepend=0.0)
+    cache = {}
+    out = []
+    for k, h in enumerate(hs):
+        if h not in cache:
+            cache[h] = linalg.expm(-A * h), np.linalg.cholesky(_van_loan(A, D, h))
+        E, L = cache[h]
+        out.append(np.linalg.solve(L, path[k] - b - E @ (prev[k] - b)))
+    return np.array(out)  # (m, n)
+
+
+def test_eigen_path_irregular_grid_far_from_equilibrium_ks():
+    """One device, 1500 transitions on an irregular grid (distinct tiny steps: quadrature branch; a repeated
+    step of 0.7: Cholesky branch), started 10-20 sd away from its stationary law, complex non-normal drift.
+
+    Statistic: KS of the 4 * 1500 whitened innovations against N(0, 1) (each transition whitened with the exact
+    law from SciPy, so the values are i.i.d. under the null), plus a z-test of the lag-1 product of consecutive
+    innovations (pair statistic). alpha = 1e-3 each. Power: whitening with e^{-A^T h} instead of e^{-A h} (the
+    transpose bug) or with a 10 % larger noise scale is rejected.
+    """
+    A = np.array([[1.0, 2.5, 0.0, 0.3], [-1.5, 1.0, 0.4, 0.0], [0.0, 0.0, 0.6, 1.0], [0.2, 0.0, -0.8, 0.6]])
+    b, D = np.array([0.5, -0.5, 1.0, 0.0]), np.eye(4) + 0.4 * np.ones((4, 4))
+    assert np.iscomplexobj(np.linalg.eigvals(A))
+    rng = np.random.default_rng(11)
+    steps = rng.exponential(0.05, 1500)
+    steps[::3] = 0.7  # a repeated step
+    ts = np.cumsum(steps)
+    x0 = np.array([20.0, -15.0, 12.0, 18.0])
+    dev = OUProcess(A, b, D)
+    _, _, _, _, quad = _plan_path(dev._modes, steps, ts[-1], nb=1)
+    assert quad.any() and (~quad).any()  # both factors are exercised
+    path = dev.trajectory(x0, ts, rng=12)
+    z = _whitened_innovations(path, x0, ts, A, b, D)
+    assert ks_test(z.ravel(), "norm").passed
+    assert z_test_mean(z[1:, 0] * z[:-1, 0], 0.0, 1.0).passed
+    assert ks_test(z.ravel() / 1.1, "norm").reject
+    prev = np.concatenate([x0[None], path[:-1]])
+    wrong = [np.linalg.solve(np.linalg.cholesky(_van_loan(A, D, hk)), path[k] - b - linalg.expm(-A.T * hk) @ (prev[k] - b))
+             for k, hk in enumerate(steps[:200])]
+    assert ks_test(np.ravel(wrong), "norm").reject
+
+
+def test_eigen_path_many_devices_each_step_exact():
+    """20,000 devices (Cholesky branch), six irregular steps from a far start: per-step KS of whitened values."""
+    A, D = EIGEN_CASES["nonnormal-complex-6"]
+    b = np.linspace(-1.0, 1.0, 6)
+    ts = np.array([0.05, 0.12, 0.5, 0.5, 1.3, 4.0])
+    x0 = np.full((20_000, 6), 6.0)
+    path = OUProcess(A, b, D).trajectory(x0, ts, rng=13)
+    assert np.array_equal(path[2], path[3])  # a zero step leaves the state exactly unchanged
+    prev = np.concatenate([x0[None], path[:-1]])
+    for k, hk in enumerate(np.diff(ts, prepend=0.0)):
+        if hk == 0:
+            continue
+        L = np.linalg.cholesky(_van_loan(A, D, hk))
+        z = np.linalg.solve(L, (path[k] - b - (prev[k] - b) @ linalg.expm(-A * hk).T).T)
+        assert ks_test(z.ravel()[::3], "norm", alpha=1e-3 / 5).passed  # Bonferroni over the five steps
+
+
+def test_series_fallback_path_is_exact_too():
+    """A nearly defective drift (kappa ~ 2e6) takes the series path; its whitened innovations are N(0, 1)."""
+    A, b, D = np.array([[1.0, 1.0], [0.0, 1.0 + 1e-6]]), np.array([0.3, -0.2]), np.eye(2)
+    dev = OUProcess(A, b, D)
+    assert dev.method == "series"
+    ts = np.cumsum(np.random.default_rng(14).exponential(0.3, 400))
+    x0 = np.array([9.0, -7.0])
+    z = _whitened_innovations(dev.trajectory(x0, ts, rng=15), x0, ts, A, b, D)
+    assert ks_test(z.ravel(), "norm").passed
+
+
+def test_trajectory_long_step_reaches_the_stationary_law():
+    """A single step of 1e308 time units (a stable drift): exact draws from N(b, Sigma_inf), KS on whitened."""
+    A, D = EIGEN_CASES["nonnormal-complex-6"]
+    b = np.arange(6.0)
+    x = OUProcess(A, b, D).trajectory(np.full((4000, 6), 50.0), [1e308], rng=16)[0]
+    S = linalg.solve_continuous_lyapunov(A, D)
+    assert ks_test(np.linalg.solve(np.linalg.cholesky(S), (x - b).T).ravel(), "norm").passed
+
+
+def test_unstable_drift_overflow_is_named():
+    with pytest.raises(ValueError, match="^ts:"):
+        OUProcess(EIGEN_CASES["unstable-complex"][0], 0.0, 1.0).trajectory([1.0, 1.0], [1e4], rng=0)
+
+
+def test_ou_trajectory_is_ouprocess_trajectory_and_same_seed_same_bits():
+    A, D = EIGEN_CASES["random-8"]
+    ts = np.sort(np.random.default_rng(17).uniform(0, 3, 40))
+    a = ou_trajectory(np.zeros(8), ts, A, 0.1, D, rng=18)
+    b_ = OUProcess(A, 0.1, D).trajectory(np.zeros(8), ts, rng=np.random.default_rng(18))
+    assert np.array_equal(a, b_)
+
+
+def test_ou_solve_mse_against_the_direct_double_sum():
+    """Regression (cancellation): the closed form lost 1e-11 relative at m * lambda * dt ~ 1e-3. Oracle: the
+    definition (1/m^2) sum_ij rho^|i-j| / lambda summed with math.fsum, for short runs and tiny steps."""
+    import math
+
+    A = np.array([[2.0, 0.5], [0.5, 1.0]])
+    lam = np.linalg.eigvalsh(A)
+    for dt in (1e-12, 1e-7, 1e-3, 0.1, 3.0):
+        for m in (1, 2, 3, 17, 400):
+            ref = sum(math.fsum([m] + [2 * (m - k) * math.exp(-float(l) * dt * k) for k in range(1, m)]) / m**2 / float(l)
+                      for l in lam)
+            assert float(ou_solve_mse(A, dt * m, dt)) == pytest.approx(ref, rel=2e-15)

@@ -64,3 +64,15 @@ def test_cost_model_counts():
 def test_bad_input(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_errors_name_the_argument():
+    with pytest.raises(ValueError, match="^width:"):
+        ThermodynamicFFN(2, 0, rng=0)
+    with pytest.raises(TypeError, match="^widths:"):
+        ThermodynamicMLP(2, None, rng=0)
+    net = ThermodynamicMLP(2, [3], rng=0, J4=1.0, dt=0.5, t_f=5.0)
+    with pytest.raises(ValueError, match="^X:"):  # the neurons diverge for these inputs: the inputs are named
+        net.features(np.full((2, 2), 1e6), rng=0)
+    with pytest.raises(ValueError, match="^H:"):
+        ridge_fit(np.ones((4, 2)), np.ones(4), 0.0)  # dependent columns, no penalty
