@@ -46,14 +46,20 @@ def _public_callables() -> dict[str, object]:
 
 
 def _canonical(modname: str, name: str, obj: object) -> str:
-    """The documented home of a public object: the deepest public module that lists it in __all__."""
-    mod = obj.__module__
-    while mod:
-        m = importlib.import_module(mod)
-        if name in getattr(m, "__all__", []) and not any(p.startswith("_") for p in mod.split(".")):
-            return f"{mod}.{name}"
-        mod = mod.rpartition(".")[0]
-    return f"{modname}.{name}"
+    """The documented home of a public object: the shallowest public module below ``thermoref`` whose
+    ``__all__`` lists it, walking up from where it is defined. Flat modules keep their path
+    (``thermoref.gibbs.softmax``); subpackages document through their namespace (``thermoref.ising.block_gibbs``,
+    not ``thermoref.ising.samplers.block_gibbs``).
+    """
+    parts = obj.__module__.split(".")
+    home = None
+    for i in range(len(parts), 1, -1):
+        mod = ".".join(parts[:i])
+        if any(p.startswith("_") for p in parts[:i]):
+            continue
+        if name in getattr(importlib.import_module(mod), "__all__", []):
+            home = mod
+    return f"{home or modname}.{name}"
 
 
 PUBLIC = _public_callables()

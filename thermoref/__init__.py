@@ -29,42 +29,51 @@ Naming table
 ------------
 One name per concept across the whole package (units: :math:`k_B = \hbar = 1`).
 
-==================  ==============================================================================
-name                meaning
-==================  ==============================================================================
-``E``               energies of levels or states
-``kT``              temperature (``temperature`` in :func:`softmax`); never ``T``
-``beta``            inverse temperature :math:`1/kT`; ``betas`` a ladder or schedule of them
-``logits``          :math:`-\beta E` (masked entry: ``-inf``); ``ell`` :math:`\ell` inside attention
-``Z``, ``log_Z``    partition function and its logarithm
-``p``               a probability law (last axis: the categories)
-``rng``             a ``numpy.random.Generator`` or an int seed, always explicit (SPEC 7)
-``K``               the number of draws a Monte Carlo average uses: ``n_samples`` in code; ``size`` is
-                    NumPy's "number (or shape) of independent draws" of a sampler
-``T``, ``S``        numbers of queries and of keys (token counts), never a temperature
-``query, key,``     attention's :math:`Q`, :math:`K` (the key *matrix*, only inside :math:`QK^\top`) and
-``value``           :math:`V`
-``n_modes``         number of modes of a mixture
-``J``, ``h``        couplings and fields of an Ising model; ``J`` is also the Potts coupling and the
-                    lattice coupling; ``W``, ``b`` the same for a Boltzmann machine
-``J2, J3, J4, I``   coefficients and input current of a Langevin neuron's potential
-``values``          the two states of a binary unit: ``(-1, 1)`` spins or ``(0, 1)`` bits
-``penalty``         a ridge penalty
-``tau0``, ``dt``,   device time constant, time step, observation time (physical time; the device
-``t_f``             integrates in :math:`s = t/\tau_0`)
-``alpha``           a test's false-positive rate; in attention, the weight of the sampled part
-==================  ==============================================================================
+========================  ========================================================================
+name                      meaning
+========================  ========================================================================
+``E``                     energies of levels or states
+``kT``                    temperature (``temperature`` in :func:`softmax`); never ``T``
+``beta``                  inverse temperature :math:`1/kT`; ``betas`` a ladder or schedule of them
+``logits``                :math:`-\beta E` (a masked entry is ``-inf``); ``ell`` is :math:`\ell` in attention
+``Z``, ``log_Z``          partition function and its logarithm
+``p``                     a probability law (last axis: the categories)
+``rng``                   a ``numpy.random.Generator`` or an int seed, always explicit (SPEC 7)
+``n_samples``             the number :math:`K` of draws a Monte Carlo average uses
+``size``                  NumPy's number (or shape) of independent draws of a sampler
+``T``, ``S``              numbers of queries and of keys (token counts), never a temperature
+``query, key, value``     attention's :math:`Q`, :math:`K` (the key matrix, only inside :math:`QK^\top`), :math:`V`
+``n_modes``               number of modes of a mixture
+``J``, ``h``              couplings and fields (Ising model, square lattice, Potts chain)
+``W``, ``b``              couplings and biases of a Boltzmann machine (the same energy as ``J``, ``h``)
+``J2, J3, J4, I``         coefficients and input current of a Langevin neuron's potential
+``values``                the two states of a binary unit: ``(-1, 1)`` spins or ``(0, 1)`` bits
+``penalty``               a ridge penalty
+``tau0, dt, t_f``         device time constant, time step, observation time (physical time)
+``alpha``                 a test's false-positive rate; in attention, the weight of the sampled part
+========================  ========================================================================
+
+The device integrates in dimensionless time :math:`s = t/\tau_0`.
 
 Valid limits and refused input
 ------------------------------
 Every public function validates its arguments at the boundary: bad input raises ``ValueError`` or
-``TypeError`` whose message starts with the parameter's name. Limits that are part of the mathematics are
-valid input and return the limit: ``kT = 0`` (ground state, ties share the weight) and ``kT = inf``
-(uniform law) in :mod:`thermoref.gibbs`; ``beta = 0`` wherever an inverse temperature is taken, and
-``beta = inf`` in the exact laws by enumeration; ``t = 0`` (identity transition) and zero sweeps, steps or
-rounds where a count of updates is asked for (``n_sweeps = 0`` returns the input). Sizes whose result would
-exceed :data:`MAX_BYTES` are refused before anything is allocated. A fully masked attention row is inert
-(see :mod:`thermoref.attention`).
+``TypeError`` whose message starts with the parameter's name and a colon. These limits are part of the
+mathematics; they are valid input and return the limit (``tests/test_limits.py`` checks each against a
+closed form):
+
+* ``kT = 0`` (and any ``kT`` so small that :math:`\Delta E/kT` overflows, down to ``5e-324``): the ground
+  state, ties sharing the weight in proportion to their degeneracy; ``kT = inf`` (or ``1e308``): the uniform
+  law weighted by degeneracy (:mod:`thermoref.gibbs`).
+* ``beta = 0`` wherever an inverse temperature is taken (the uniform law over the allowed states), and
+  ``beta = inf`` in the exact laws by enumeration (the ground states).
+* ``t = 0``: the identity transition; ``n_sweeps``, ``n_steps`` or ``n_rounds = 0``: the input, unchanged.
+* Empty batches (a leading axis of length 0) give an empty result of the matching shape.
+* A fully masked attention row is inert (see :mod:`thermoref.attention`).
+
+Two resource limits turn what would exhaust the machine into named errors, raised before any work: a result
+larger than :data:`MAX_BYTES` bytes is never allocated, and a run longer than :data:`MAX_WORK` elementary
+updates (one site, key or row advanced by one step) is never started.
 """
 
 from . import (
@@ -85,7 +94,7 @@ from . import (
     testing,
     thermo_mlp,
 )
-from ._validation import MAX_BYTES
+from ._validation import MAX_BYTES, MAX_WORK
 from .attention import (
     attention_logits,
     blended_attention,
@@ -123,7 +132,7 @@ from .ising import (
 )
 from .mcmc import integrated_autocorrelation_time, integrated_autocorrelation_times
 from .mixture import pmog_sample, pmog_stationary
-from .ou import ou_mean_cov, ou_sample, ou_stationary, ou_trajectory
+from .ou import OUProcess, ou_mean_cov, ou_sample, ou_stationary, ou_trajectory
 from .ou_linalg import ou_inverse, ou_solve
 from .pbit import gibbs_sample, sample_pbit
 from .sampling import categorical_counts, empirical_frequencies, gumbel_top_k, sample_categorical, sample_hierarchical
@@ -137,7 +146,7 @@ __all__ = [
     "attention", "empirical", "estimators", "gibbs", "ising", "langevin", "mcmc", "mixture", "ou", "ou_linalg",
     "pbit", "sampling", "spectra", "tempering", "testing", "thermo_mlp",
     # limits
-    "MAX_BYTES",
+    "MAX_BYTES", "MAX_WORK",
     # the Gibbs law (gibbs)
     "boltzmann", "entropy", "free_energy", "heat_capacity", "log_partition_function", "log_softmax", "logsumexp",
     "mean_energy", "partition_function", "softmax", "thermal_entropy",
@@ -145,7 +154,7 @@ __all__ = [
     "categorical_counts", "empirical_frequencies", "gumbel_top_k", "sample_categorical", "sample_hierarchical",
     "expected_reverse_kl", "expected_squared_error", "kl_divergence", "prob_all_seen", "gibbs_sample", "sample_pbit",
     # continuous samplers
-    "ou_mean_cov", "ou_sample", "ou_stationary", "ou_trajectory", "ou_inverse", "ou_solve", "pmog_sample",
+    "OUProcess", "ou_mean_cov", "ou_sample", "ou_stationary", "ou_trajectory", "ou_inverse", "ou_solve", "pmog_sample",
     "pmog_stationary", "ThermodynamicFFN", "ThermodynamicMLP",
     # tempering
     "PTResult", "replica_exchange", "temperature_ladder",

@@ -73,6 +73,7 @@ def _generic_int_array(v: np.ndarray) -> list[tuple[str, Any]]:
     if v.ndim >= 1:
         out.append(("empty", np.zeros(v.shape[:-1] + (0,), dtype=v.dtype)))
         out.append(("wrong ndim (+1)", np.zeros(v.shape + (2,), dtype=v.dtype)))
+        out.append(("extra leading axis of 0", np.zeros((0,) + v.shape, dtype=v.dtype)))
     return out
 
 
