@@ -48,6 +48,11 @@ def build(src: pathlib.Path, timeout: int = 600) -> pathlib.Path:
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
     out = BOOK / (src.stem + ".ipynb")
+    if out.exists():  # keep the cell ids of the stored notebook, so that a rebuild's diff shows only real changes
+        old = nbformat.read(out, as_version=4).cells
+        for new_cell, old_cell in zip(nb.cells, old):
+            if new_cell.cell_type == old_cell.cell_type and "id" in old_cell:
+                new_cell["id"] = old_cell["id"]
     nbformat.write(nb, out)
     return out
 
