@@ -1,9 +1,11 @@
 """thermoref.gibbs: the softmax ≡ Gibbs identity, the partition function and thermodynamic identities.
 
 Independent references: direct exponentiation where representable, SciPy's softmax/logsumexp, closed forms
-(two-level Schottky anomaly), finite differences with a stated truncation bound.
+(two-level Schottky anomaly), derivatives of the exact law in 80-digit arithmetic (mpmath) with their truncation
+and rounding bounds. Every test that needs random data builds it from its own seed.
 """
 
+import mpmath as mp
 import numpy as np
 import pytest
 import scipy.special
@@ -26,8 +28,8 @@ from thermoref import (
 )
 
 KT_SWEEP = [1e-3, 0.01, 0.1, 0.5, 1.0, 2.0, 10.0, 1e3, 1e6, 1e9]
-rng = np.random.default_rng(20261122)
-E_RANDOM = rng.normal(size=(5, 17)) * 3.0
+E_RANDOM = np.random.default_rng(20261122).normal(size=(5, 17)) * 3.0  # a constant: built once, never drawn from again
+EPS = np.finfo(float).eps
 
 
 # ---------------------------------------------------------------------------------------------- identity
@@ -147,7 +149,7 @@ def test_masked_logits():
 # ---------------------------------------------------------------------------------------------- identities
 @pytest.mark.parametrize("kT", [0.2, 1.0, 5.0])
 def test_entropy_is_beta_times_U_minus_F(kT):
-    g = np.abs(rng.normal(size=E_RANDOM.shape)) + 0.1
+    g = np.abs(np.random.default_rng(7).normal(size=E_RANDOM.shape)) + 0.1
     for degeneracy in (None, g):
         S = thermal_entropy(E_RANDOM, kT, degeneracy)
         U = mean_energy(E_RANDOM, kT, degeneracy)
@@ -163,46 +165,117 @@ def test_entropy_in_bits_times_ln2_is_nats():
     assert entropy([1.0, 0.0]) == 0.0 and not np.signbit(entropy([1.0, 0.0]))
 
 
-@pytest.mark.parametrize("kT", [0.25, 1.0, 4.0])
-def test_dlnZ_dbeta_is_minus_U(kT):
-    # Central difference in beta: truncation <= h^2/6 max|d^3 lnZ/dbeta^3| = h^2/6 max|third cumulant of E|,
-    # bounded by (max E - min E)^3 / 6 * h^2 / ... ; rounding ~ eps |lnZ| / h.
-    E = E_RANDOM
-    beta, h = 1.0 / kT, 1e-4
-    lnZ = lambda b: log_partition_function(E, 1.0 / b)  # noqa: E731
-    deriv = (lnZ(beta + h) - lnZ(beta - h)) / (2 * h)
-    spread = (E.max(axis=-1) - E.min(axis=-1))
-    bound = spread**3 * h**2 / 6 + 4 * np.finfo(float).eps * np.abs(lnZ(beta)) / h
-    np.testing.assert_array_less(np.abs(deriv + mean_energy(E, kT)), bound)
+# ---------------------------------------------------------------------- derivatives against an 80-digit oracle
+# The oracle differentiates the exact law, not thermoref: ln Z(beta) and U(beta) = sum E e^{-beta(E - E0)} / sum
+# e^{-beta(E - E0)} of the float64 levels, in 80-digit arithmetic, by a central difference with step h = 1e-25.
+# Its error is at most the truncation h^2/6 max|f'''| plus the rounding ~10^-80 |f| / h. The third derivatives are
+# bounded through the cumulants of E: for levels spread over s = max E - min E, kappa2 <= s^2/4, |kappa3| <= s^3/4
+# (|E - U| <= s) and |kappa4| <= s^4/8 (kappa4 lies in [-2 kappa2^2, s^2 kappa2 - 3 kappa2^2]). With h = 1e-25 the
+# whole oracle error is below 1e-40, so what is asserted is thermoref's own float64 rounding bound.
+MP_DPS = 80
+MP_H = mp.mpf(10) ** -25
+
+
+def _mp_rows(E):
+    return [[mp.mpf(float(e)) for e in row] for row in np.atleast_2d(E)]
+
+
+def _mp_weights(row, beta):
+    E0 = min(row)
+    return [mp.exp(-beta * (e - E0)) for e in row]
+
+
+def _mp_lnZ(row, beta):
+    return -beta * min(row) + mp.log(mp.fsum(_mp_weights(row, beta)))
+
+
+def _mp_U(row, beta):
+    w = _mp_weights(row, beta)
+    return mp.fsum(e * wi for e, wi in zip(row, w)) / mp.fsum(w)
+
+
+def _thermoref_rounding(E, kT):
+    """Relative rounding bound of thermoref's law-weighted sums at kT: eps (2 x_max + 2n + 10) per row.
+
+    thermoref forms x = (E0 - E)/kT (two roundings: |dx| <= 2 eps |x|), exp(x) (allowing 4 eps for a vectorized
+    exp), the sum of the n weights ((n - 1) eps), p = w / sum (eps); then U = sum p E ((n + 1) eps relative to
+    sum p|E|), or var = sum p (E - U)^2 (3 eps per term, (n - 1) eps for the sum; an error dU of U enters only as
+    dU^2, because sum p (E - U) = 0) and C = var / kT^2 (2 eps). Every term is at most eps (2 x_max + 2n + 10).
+    """
+    x_max = (E.max(axis=-1) - E.min(axis=-1)) / kT
+    return EPS * (2 * x_max + 2 * E.shape[-1] + 10)
 
 
 @pytest.mark.parametrize("kT", [0.25, 1.0, 4.0])
-def test_heat_capacity_is_beta2_var_and_dU_dT(kT):
+def test_mean_energy_is_minus_dlnZ_dbeta_of_the_exact_law(kT):
+    """mean_energy against -d ln Z / d beta of the exact law (80 digits): within thermoref's rounding bound of U,
+    eps (2 x_max + 2n + 10) sum p|E|. A wrong U (say the unweighted mean of E) misses it by ~13 orders."""
     E = E_RANDOM
-    p = boltzmann(E, kT)
-    U = (p * E).sum(axis=-1, keepdims=True)
-    var = (p * (E - U) ** 2).sum(axis=-1)
-    np.testing.assert_allclose(heat_capacity(E, kT), var / kT**2, rtol=16 * np.finfo(float).eps)
-    h = 1e-4 * kT
-    dU = (mean_energy(E, kT + h) - mean_energy(E, kT - h)) / (2 * h)
-    # truncation h^2/6 |d^3U/dT^3| (bounded via cumulants up to 4th order of E/kT): use a generous analytic bound
-    spread = (E.max(axis=-1) - E.min(axis=-1)) / kT
-    bound = (h / kT) ** 2 * 24 * (1 + spread) ** 4 + 8 * np.finfo(float).eps * np.abs(E).max() / h
-    np.testing.assert_array_less(np.abs(dU - heat_capacity(E, kT)), bound)
+    U = mean_energy(E, kT)
+    spread = E.max(axis=-1) - E.min(axis=-1)
+    with mp.workdps(MP_DPS):
+        beta = mp.mpf(1) / mp.mpf(kT)  # kT is a power of 2: beta exact, the same law thermoref computes
+        rows = _mp_rows(E)
+        ref = np.array([float(-(_mp_lnZ(r, beta + MP_H) - _mp_lnZ(r, beta - MP_H)) / (2 * MP_H)) for r in rows])
+        scale = np.array([float(mp.fsum(abs(e) * w for e, w in zip(r, _mp_weights(r, beta))) / mp.fsum(_mp_weights(r, beta)))
+                          for r in rows])  # sum p |E|
+    oracle = float(MP_H) ** 2 / 6 * spread**3 / 4 + 1e-40 + 0.5 * np.spacing(np.abs(ref))  # truncation, rounding
+    np.testing.assert_array_less(np.abs(U - ref), _thermoref_rounding(E, kT) * scale + oracle)
+
+
+@pytest.mark.parametrize("kT", [0.25, 1.0, 4.0])
+def test_heat_capacity_is_dU_dT_of_the_exact_law(kT):
+    """heat_capacity against dU/dT of the exact law (80-digit central difference, error < 1e-40): within
+    thermoref's rounding bound of C, eps (2 x_max + 2n + 10) C, about 1e-13 C. (The former float64 difference
+    allowed more than C itself at kT = 0.25, so a function returning 0 passed; it now misses by ~13 orders.)"""
+    E = E_RANDOM
+    C = heat_capacity(E, kT)
+    spread = E.max(axis=-1) - E.min(axis=-1)
+    with mp.workdps(MP_DPS):
+        T = mp.mpf(kT)
+        rows = _mp_rows(E)
+        ref = np.array([float((_mp_U(r, 1 / (T + MP_H)) - _mp_U(r, 1 / (T - MP_H))) / (2 * MP_H)) for r in rows])
+    # |U'''(T)| = |beta^6 kappa4 - 6 beta^5 kappa3 + 6 beta^4 kappa2| on [T - h, T + h], with the cumulant bounds
+    b = 1.001 / kT
+    third = b**4 * (b**2 * spread**4 / 8 + 6 * b * spread**3 / 4 + 6 * spread**2 / 4)
+    oracle = float(MP_H) ** 2 / 6 * third + 1e-40 + 0.5 * np.spacing(ref)
+    assert (ref > 0).all()
+    np.testing.assert_array_less(np.abs(C - ref), _thermoref_rounding(E, kT) * ref + oracle)
+
+
+def _schottky(kT):
+    """Two levels 0 and 1: C = x^2 e^x / (1 + e^x)^2 with x = 1/kT, written by hand."""
+    x = 1.0 / kT
+    return x**2 * np.exp(x) / (1 + np.exp(x)) ** 2
 
 
 def test_schottky_peak():
-    # Two levels 0 and Delta: C(x) = x^2 e^x/(1+e^x)^2 with x = Delta/kT; the maximum solves x tanh(x/2) = 2.
-    from scipy.optimize import brentq
+    """Two levels 0 and 1: C(x) = x^2 e^x/(1+e^x)^2 with x = 1/kT. dC/dx = 0 gives x tanh(x/2) = 2, and then
+    (x/2) tanh(x/2) = 1, so the height is C_max = (x/2)^2 sech^2(x/2) = x^2/4 - 1.
 
-    x_star = brentq(lambda x: x * np.tanh(x / 2) - 2, 1, 4)
-    kT_peak = 1 / x_star
-    assert abs(kT_peak - 0.417) < 5e-4
-    kT = np.linspace(0.05, 2.0, 20001)
+    thermoref's heat_capacity is maximized numerically (bounded Brent search, xatol 1e-12) and held against the
+    closed forms with x* the root of the peak condition. Near the peak C is computed to rho = 32 eps C_max
+    (eps (2x + 2n + 10) with x = 2.4, n = 2, rounded up), so the maximum of the computed C can lie anywhere the
+    true C is within 2 rho of C_max: within w = sqrt(4 rho / |C''|) of the peak (C'' of the closed form, by mpmath),
+    where the computed C is within 3 rho of C_max. Location to w, height to 3 rho (about 9e-15).
+    """
+    from scipy.optimize import brentq, minimize_scalar
+
+    x_star = brentq(lambda x: x * np.tanh(x / 2) - 2, 1, 4, xtol=1e-15)
+    kT_star, C_star = 1 / x_star, x_star**2 / 4 - 1
+    with mp.workdps(30):
+        C2 = abs(float(mp.diff(lambda t: (1 / t) ** 2 * mp.exp(1 / t) / (1 + mp.exp(1 / t)) ** 2, mp.mpf(kT_star), 2)))
+    rho = 32 * EPS * C_star
+    res = minimize_scalar(lambda t: -float(heat_capacity([0.0, 1.0], t)), bounds=(0.1, 1.0), method="bounded",
+                          options={"xatol": 1e-12})
+    assert abs(res.x - kT_star) <= np.sqrt(4 * rho / C2) + 1e-12
+    assert abs(-res.fun - C_star) <= 3 * rho
+    assert round(float(res.x), 3) == 0.417
+    # The whole curve against the closed form: thermoref's bound eps (2x + 2n + 10) plus the closed form's own
+    # rounding, eps (x + 12) (x = 1/kT rounded, exp(x), (1 + e^x)^2, the products), with x <= 20 on this grid.
+    kT = np.linspace(0.05, 2.0, 2001)
     C = heat_capacity(np.array([0.0, 1.0]), kT[:, None])
-    closed = (1 / kT) ** 2 * np.exp(1 / kT) / (1 + np.exp(1 / kT)) ** 2
-    np.testing.assert_allclose(C, closed, rtol=1e-13)
-    assert abs(kT[np.argmax(C)] - kT_peak) <= kT[1] - kT[0]
+    np.testing.assert_allclose(C, _schottky(kT), rtol=EPS * (3 * 20 + 2 * 2 + 22), atol=0)
 
 
 def test_degeneracy_is_log_g_in_the_logits():

@@ -2,12 +2,17 @@
 
 Oracle: the law is computed by thermoref.gibbs.softmax (itself tested against closed forms) or, for the
 independent checks, by plain NumPy exp/sum written in the test. Statistical tests are chi-square tests with
-alpha = 1e-3 per test (false-positive rate as if the seed were random), sized by chi_square_sample_size so
-that a 5 % temperature error is caught, and paired with a power check that the same statistic rejects it.
+alpha = 1e-3 per test (false-positive rate as if the seed were random), sized from the noncentral chi-square
+law so that the bug they are meant for (by default a temperature off by 5 %) is caught with power >= 0.99, and
+paired with a power check: the buggy sampler, built in the test with the same sample size and seed, is rejected
+by the same statistic. The samplers are i.i.d. (no Markov chain here), so every draw is independent.
 """
+
+from math import isqrt
 
 import numpy as np
 import pytest
+from scipy import stats
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -81,51 +86,137 @@ def test_single_allowed_category_is_certain(method):
 
 
 # ---------------------------------------------------------------- the law (chi-square, with power)
+# Every statistical test below: Pearson's chi-square of the counts against the exact law (rows' statistics and
+# degrees of freedom summed, bins expecting < 5 pooled; null: chi-square), alpha = 1e-3. Its power against the
+# bug it is sized for (by default beta off by 5 %) is computed from the noncentral chi-square law by power_at /
+# sample_size (SciPy's ncx2, independent of thermoref.testing) and checked: the buggy sampler, built in the
+# test with the same sample size and seed, must be rejected by the same statistic.
+
+
+def _phi2_and_dof(p, q):
+    p, q = np.atleast_2d(p), np.atleast_2d(q)
+    keep = p > 0
+    phi2 = float(np.sum(np.where(keep, (q - p) ** 2 / np.where(keep, p, 1.0), 0.0)))
+    return phi2, int(np.sum(keep.sum(axis=-1) - 1))
+
+
+def power_at(K, p, q, alpha=1e-3):
+    """Power of the chi-square test of K draws per row against law p (rows summed) when the draws come from q:
+    noncentral chi-square with lambda = K sum (q - p)^2 / p, dof = sum over rows of (categories - 1)."""
+    phi2, dof = _phi2_and_dof(p, q)
+    return float(stats.ncx2.sf(stats.chi2.isf(alpha, dof), dof, K * phi2))
+
+
+def sample_size(p, q, alpha=1e-3, power=0.99):
+    """Smallest K per row with power_at(K, p, q, alpha) >= power (doubling, then bisection)."""
+    lo, hi = 1, 2
+    while power_at(hi, p, q, alpha) < power:
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if power_at(mid, p, q, alpha) < power else (lo, mid)
+    return hi
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_law_matches_softmax_on_300_categories(method, wide_logits):
-    """Chi-square of counts (3 rows x 300 categories, pooled bins) vs the exact law; null chi2, alpha=1e-3."""
+    """3 rows x 300 categories (every 7th masked), K = 20,000 per row; alpha = 1e-3. Power against beta * 1.05:
+    1 - 3e-9 (11,097 per row give 0.99); the same method at beta = 1.05, same seed, is rejected."""
     K = 20_000
+    p = exact_law(wide_logits)
+    assert K >= sample_size(p, exact_law(wide_logits, 1.05))
     x = sample_categorical(wide_logits, K, rng=5, method=method)
-    res = chi_square_test(categorical_counts(x, 300), exact_law(wide_logits))
+    res = chi_square_test(categorical_counts(x, 300), p)
     assert res.passed, str(res)
+    cold = sample_categorical(wide_logits, K, beta=1.05, rng=5, method=method)
+    assert chi_square_test(categorical_counts(cold, 300), p).reject
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_temperature_and_its_5_percent_error(method):
-    """beta = 0.7: chi-square passes for the right law and rejects beta off by 5 % (power >= 0.99 by design)."""
+    """beta = 0.7 on 40 categories, K from chi_square_sample_size for power 0.99 against beta * 1.05 (15,617
+    draws); alpha = 1e-3. Power check: the same method at beta = 0.7 * 1.05, same seed, is rejected."""
     z = 3.0 * np.random.default_rng(3).standard_normal(40)
     p, wrong = exact_law(z, 0.7), exact_law(z, 0.7 * 1.05)
     K = chi_square_sample_size(p, wrong, power=0.99)
+    assert K == sample_size(p, wrong)  # thermoref's sizing agrees with the independent one
     x = sample_categorical(z, K, beta=0.7, rng=6, method=method)
-    counts = categorical_counts(x, 40)
-    assert chi_square_test(counts, p).passed
-    assert chi_square_test(counts, wrong).reject
+    assert chi_square_test(categorical_counts(x, 40), p).passed
+    cold = sample_categorical(z, K, beta=0.7 * 1.05, rng=6, method=method)
+    assert chi_square_test(categorical_counts(cold, 40), p).reject
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_pairs_of_draws_are_independent(method):
-    """Joint statistic: consecutive draws (x_k, x_{k+1}) have the product law p x p (chi-square, 25 cells)."""
+    """Joint statistic: consecutive draws (x_k, x_{k+1}) against the product law p x p (chi-square, 25 cells,
+    alpha = 1e-3), K pairs sized for power 0.99 against beta * 1.05 (42,114 pairs). Power checks with the same
+    seed: the method at beta = 1.05, and a sticky sampler that repeats the first draw of a pair with probability
+    rho = 0.05 (noncentrality K rho^2 (n - 1) = 421: power above 1 - 1e-6)."""
     z = np.log([0.4, 0.25, 0.2, 0.1, 0.05])
-    x = sample_categorical(z, 40_000, rng=7, method=method)
-    pairs = 5 * x[0::2] + x[1::2]
     p = exact_law(z)
-    assert chi_square_test(np.bincount(pairs, minlength=25), np.outer(p, p).ravel()).passed
+    pairs_law = np.outer(p, p).ravel()
+    K = sample_size(pairs_law, np.outer(exact_law(z, 1.05), exact_law(z, 1.05)).ravel())
+    x = sample_categorical(z, 2 * K, rng=7, method=method)
+    assert chi_square_test(np.bincount(5 * x[0::2] + x[1::2], minlength=25), pairs_law).passed
+    cold = sample_categorical(z, 2 * K, beta=1.05, rng=7, method=method)
+    assert chi_square_test(np.bincount(5 * cold[0::2] + cold[1::2], minlength=25), pairs_law).reject
+    sticky = np.outer(p, p) * 0.95 + 0.05 * np.diag(p)  # the law of (x, x') when x' repeats x with probability 0.05
+    assert power_at(K, pairs_law, sticky.ravel()) > 1 - 1e-6
+    second = np.where(np.random.default_rng(17).random(K) < 0.05, x[0::2], x[1::2])
+    assert chi_square_test(np.bincount(5 * x[0::2] + second, minlength=25), pairs_law).reject
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_per_row_beta_and_uniform_limit(method):
+    """Rows at beta = 0 (uniform over the 3 unmasked) and beta = 0.5; K = 30,000 per row, power 0.9993 against the
+    second row's beta off by 5 % (23,079 give 0.99); alpha = 1e-3. Power check: beta = (0, 0.525), same seed."""
     z = np.array([[0.0, 1.0, 2.0, -np.inf], [0.0, 1.0, 2.0, 5.0]])
-    beta = np.array([0.0, 0.5])
-    x = sample_categorical(z, 30_000, beta=beta, rng=8, method=method)
-    counts = categorical_counts(x, 4)
     expected = np.stack([[1 / 3, 1 / 3, 1 / 3, 0.0], exact_law(z[1], 0.5)])
-    assert chi_square_test(counts, expected).passed
+    wrong = np.stack([expected[0], exact_law(z[1], 0.5 * 1.05)])
+    K = 30_000
+    assert K >= sample_size(expected, wrong)
+    x = sample_categorical(z, K, beta=np.array([0.0, 0.5]), rng=8, method=method)
+    assert chi_square_test(categorical_counts(x, 4), expected).passed
+    cold = sample_categorical(z, K, beta=np.array([0.0, 0.5 * 1.05]), rng=8, method=method)
+    assert chi_square_test(categorical_counts(cold, 4), expected).reject
+
+
+def _homogeneity_sample_size(laws, alpha=1e-3, power=0.99):
+    """K per sample for Pearson's homogeneity test of len(laws) samples of equal size K to reach ``power`` when
+    sample j comes from laws[j]: noncentral chi-square, lambda = K sum_j sum_i (pi_ji - pibar_i)^2 / pibar_i, dof
+    (samples - 1)(categories - 1)."""
+    pi = np.asarray(laws)
+    pibar = pi.mean(axis=0)
+    phi2 = float(np.sum((pi - pibar) ** 2 / pibar))
+    dof = (pi.shape[0] - 1) * (pi.shape[1] - 1)
+    crit = stats.chi2.isf(alpha, dof)
+    K = 1
+    while stats.ncx2.sf(crit, dof, K * phi2) < power:
+        K *= 2
+    lo, hi = K // 2, K
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if stats.ncx2.sf(crit, dof, mid * phi2) < power else (lo, mid)
+    return hi
 
 
 def test_methods_agree_in_distribution_not_in_bits():
-    z = np.zeros(10)
+    """The three methods draw from one law, tested without the exact law: Pearson's homogeneity chi-square of the
+    3 x 10 table of their counts (scipy.stats.chi2_contingency; null chi-square with 18 dof; alpha = 1e-3), K per
+    method sized for power 0.99 when one of them is 5 % too cold (63,513; measured over 200 seeds: 0.99). Power
+    check: the gumbel method at beta = 1.05,
+    the same seeds, is rejected. And the same seed gives different bits: the methods consume the stream
+    differently (as documented)."""
+    z = np.linspace(0.0, 3.0, 10)
+    p, cold = exact_law(z), exact_law(z, 1.05)
+    K = _homogeneity_sample_size([p, cold, p])
+
+    def table(betas):
+        return np.stack([np.bincount(sample_categorical(z, K, beta=b, rng=30 + j, method=m), minlength=10)
+                         for j, (m, b) in enumerate(zip(METHODS, betas))])  # (3, 10)
+
+    assert stats.chi2_contingency(table((1.0, 1.0, 1.0))).pvalue > 1e-3
+    assert stats.chi2_contingency(table((1.0, 1.05, 1.0))).pvalue <= 1e-3
     a = sample_categorical(z, 100, rng=0, method="inverse_cdf")
     b = sample_categorical(z, 100, rng=0, method="gumbel")
     assert not np.array_equal(a, b)
@@ -157,28 +248,45 @@ def test_alias_table_reproduces_the_law(z):
 # ---------------------------------------------------------------- Gumbel-top-k and hierarchical sampling
 
 
-def test_gumbel_top_k_pair_law_is_sampling_without_replacement():
-    """Chi-square of ordered pairs (i1, i2) vs p_i p_j / (1 - p_i) (Plackett-Luce), 12 cells, alpha=1e-3."""
-    q = np.array([0.4, 0.3, 0.2, 0.1])
-    top = gumbel_top_k(np.log(q), 2, 60_000, rng=9)  # (K, 2)
-    assert (top[:, 0] != top[:, 1]).all()
+def _pair_law(q):
+    """Ordered pairs (i, j), i != j, of sampling without replacement: q_i q_j / (1 - q_i) (the 12 off-diagonal cells)."""
     P = q[:, None] * q[None, :] / (1 - q[:, None])
-    np.fill_diagonal(P, 0.0)
-    counts = np.bincount(4 * top[:, 0] + top[:, 1], minlength=16)
-    keep = P.ravel() > 0
-    assert chi_square_test(counts[keep], P.ravel()[keep]).passed
-    # power: sampling WITH replacement (i.i.d. pairs renormalised off the diagonal) is rejected
-    wrong = np.outer(q, q)
-    np.fill_diagonal(wrong, 0)
-    wrong = wrong.ravel()[keep] / wrong.sum()
-    assert chi_square_test(counts[keep], wrong).reject
+    return P[~np.eye(q.size, dtype=bool)]
+
+
+def _pair_counts(first, second, n):
+    return np.bincount(n * first + second, minlength=n * n)[~np.eye(n, dtype=bool).ravel()]
+
+
+def test_gumbel_top_k_pair_law_is_sampling_without_replacement():
+    """Chi-square of ordered pairs (i1, i2) vs p_i p_j / (1 - p_i) (Plackett-Luce), 12 cells, alpha = 1e-3; K = 60,000
+    pairs, power 0.994 against beta * 1.05 (56,929 give 0.99). Power checks, same seed: top-2 at beta = 1.05, and
+    the classic bug, pairs drawn i.i.d. WITH replacement and the repeats dropped (2,487 pairs give power 0.99)."""
+    q = np.array([0.4, 0.3, 0.2, 0.1])
+    P = _pair_law(q)
+    K = 60_000
+    assert power_at(K, P, _pair_law(exact_law(np.log(q), 1.05))) >= 0.99
+    top = gumbel_top_k(np.log(q), 2, K, rng=9)  # (K, 2)
+    assert (top[:, 0] != top[:, 1]).all()
+    assert chi_square_test(_pair_counts(top[:, 0], top[:, 1], 4), P).passed
+    cold = gumbel_top_k(np.log(q), 2, K, beta=1.05, rng=9)
+    assert chi_square_test(_pair_counts(cold[:, 0], cold[:, 1], 4), P).reject
+    iid = sample_categorical(np.log(q), 4 * K, rng=9).reshape(-1, 2)  # the bug: i.i.d. pairs, repeats dropped
+    iid = iid[iid[:, 0] != iid[:, 1]][:K]
+    assert len(iid) == K
+    assert chi_square_test(_pair_counts(iid[:, 0], iid[:, 1], 4), P).reject
 
 
 def test_gumbel_top_1_has_the_categorical_law():
-    """Top-1 of the Gumbel keys is Gumbel-max: chi-square against softmax (alpha = 1e-3)."""
+    """Top-1 of the Gumbel keys is Gumbel-max: chi-square against softmax, 3 rows of 6, alpha = 1e-3; K = 50,000 per
+    row, power 0.992 against beta * 1.05 (48,792 give 0.99). Power check: top-1 at beta = 1.05, same seed."""
     z = np.random.default_rng(1).standard_normal((3, 6))
-    a = gumbel_top_k(z, 1, 20_000, rng=4)[..., 0]  # (3, K)
+    K = 50_000
+    assert K >= sample_size(exact_law(z), exact_law(z, 1.05))
+    a = gumbel_top_k(z, 1, K, rng=4)[..., 0]  # (3, K)
     assert chi_square_test(categorical_counts(a, 6), exact_law(z)).passed
+    cold = gumbel_top_k(z, 1, K, beta=1.05, rng=4)[..., 0]
+    assert chi_square_test(categorical_counts(cold, 6), exact_law(z)).reject
 
 
 def test_hierarchical_law_equals_flat_softmax():
@@ -192,10 +300,16 @@ def test_hierarchical_law_equals_flat_softmax():
 
 
 def test_hierarchical_sampler_law():
+    """Two-stage sampler, 2 rows of 300 in blocks of 20: chi-square against the flat law, alpha = 1e-3; K = 25,000
+    per row, power 0.9994 against beta * 1.05 (20,803 give 0.99). Power check: beta = 1.05, same seed."""
     z = 2.0 * np.random.default_rng(4).standard_normal((2, 300))
-    x = sample_hierarchical(z, 20, 20_000, rng=10)
-    assert x.shape == (2, 20_000)
+    K = 25_000
+    assert K >= sample_size(exact_law(z), exact_law(z, 1.05))
+    x = sample_hierarchical(z, 20, K, rng=10)
+    assert x.shape == (2, K)
     assert chi_square_test(categorical_counts(x, 300), exact_law(z)).passed
+    cold = sample_hierarchical(z, 20, K, beta=1.05, rng=10)
+    assert chi_square_test(categorical_counts(cold, 300), exact_law(z)).reject
     assert sample_hierarchical(z, 20, rng=1).shape == (2,)
 
 
@@ -276,33 +390,54 @@ def test_two_level_gumbel_uses_about_2_sqrt_n_variates():
 
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 17, 99])
 def test_two_level_gumbel_law_for_any_number_of_categories(n):
-    """Chi-square of 30000 draws vs the exact law (alpha = 1e-3) for n that are not squares (a padded last block),
-    with a fully masked block when n >= 10."""
+    """n that are not squares (a padded last block), with a fully masked block when n >= 10: chi-square against
+    the exact law, alpha = 1e-3, with K from chi_square_sample_size for power 0.99 against beta * 1.05 (19,288 to
+    59,699 draws). Power check: the same sampler at beta = 1.05, same seed."""
     if n == 1:
         assert (sample_categorical([3.0], 10, rng=0, method="gumbel") == 0).all()
         return
     z = 1.5 * np.random.default_rng(n).standard_normal(n)
     if n >= 10:
         z[:4] = -np.inf  # the first block (width ceil(sqrt n) >= 4) is fully masked
-    x = sample_categorical(z, 30_000, rng=n, method="gumbel")
-    assert chi_square_test(np.bincount(x, minlength=n), exact_law(z)).passed
+    p = exact_law(z)
+    K = chi_square_sample_size(p, exact_law(z, 1.05))
+    x = sample_categorical(z, K, rng=n, method="gumbel")
+    assert chi_square_test(np.bincount(x, minlength=n), p).passed
+    cold = sample_categorical(z, K, beta=1.05, rng=n, method="gumbel")
+    assert chi_square_test(np.bincount(cold, minlength=n), p).reject
+
+
+def _blocks_weighed_by_width(n):
+    """The law of the regression bug below: every block of the two-level race weighed as a full block of width
+    ceil(sqrt n), so each block is equally likely, and the short last block's categories get more than 1/n."""
+    width = isqrt(n - 1) + 1
+    sizes = np.diff(np.minimum(np.arange(0, n + width, width), n))
+    sizes = sizes[sizes > 0]
+    return np.repeat(1.0 / (sizes.size * sizes), sizes)
 
 
 @pytest.mark.parametrize("level", [-3.4e38, -np.finfo(float).max, 1e300])
 def test_two_level_gumbel_with_huge_equal_logits_is_uniform(level):
     """Regression: block weights computed as ln Z_B = max + ln(sum) lose ln(sum) next to a logit of 1e38, so a
     block of 2 categories weighed as much as a block of 3 (found with 8 framework mask sentinels). Rows of equal
-    huge logits, n = 8 and 10 (padded last blocks): chi-square against the uniform law, alpha = 1e-3; the bug
-    gives the short block's categories 4/3 of their share, a chi-square of about 130 at K = 4000 per row."""
+    huge logits, n = 8 and 10 (padded last blocks): chi-square against the uniform law, alpha = 1e-3, K = 8,000.
+    Sized for that bug (a temperature error cannot show on equal logits): power 1 - 1e-9 or better against the
+    law with every block weighed alike (the short block's categories get 4/3, resp. 5/3, of their share).
+    Power check: draws from that law, same seed, are rejected."""
     for n in (8, 10):
+        uniform, bug = np.full(n, 1.0 / n), _blocks_weighed_by_width(n)
+        assert power_at(8000, uniform, bug) > 1 - 1e-9
         x = sample_categorical(np.full(n, level), 8000, rng=n, method="gumbel")
-        assert chi_square_test(np.bincount(x, minlength=n), np.full(n, 1.0 / n)).passed
+        assert chi_square_test(np.bincount(x, minlength=n), uniform).passed
+        x_bug = sample_categorical(np.log(bug), 8000, rng=n, method="gumbel")
+        assert chi_square_test(np.bincount(x_bug, minlength=n), uniform).reject
 
 
 def test_two_level_gumbel_catches_a_block_chosen_by_its_maximum():
     """Power against the natural bug of the two-level scheme: choosing the block by its largest logit instead of its
     log-partition function. Blocks of 4 with one large logit or four equal ones make the laws differ; K is sized by
-    chi_square_sample_size for power 0.99, and the correct sampler passes (alpha = 1e-3)."""
+    chi_square_sample_size for power 0.99; the correct sampler passes (alpha = 1e-3) and the buggy one, built here
+    (block by its maximum, then an item by the block's own law, same K), is rejected."""
     z = np.log(np.array([4.0, 1e-3, 1e-3, 1e-3, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 1e-3, 1e-3, 0.5, 0.5, 0.5, 0.5]))
     p = exact_law(z)
     zb = z.reshape(4, 4)
@@ -311,7 +446,9 @@ def test_two_level_gumbel_catches_a_block_chosen_by_its_maximum():
     K = chi_square_sample_size(p, wrong, power=0.99)
     counts = np.bincount(sample_categorical(z, K, rng=21, method="gumbel"), minlength=16)
     assert chi_square_test(counts, p).passed
-    assert chi_square_test(counts, wrong).reject
+    block = sample_categorical(zb.max(axis=1), K, rng=21)  # the bug, run: (K,) blocks by their maximum
+    item = sample_categorical(zb[block], rng=22)  # (K,) an item of each drawn block
+    assert chi_square_test(np.bincount(4 * block + item, minlength=16), p).reject
 
 
 def test_gumbel_top_k_keeps_its_one_level_perturbation():

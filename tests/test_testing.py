@@ -185,6 +185,11 @@ def test_ks_and_chi_square_name_what_was_wrong():
 
 
 # ---------------------------------------------------------------- calibration (many seeds)
+# Each calibration counts rejections over independent seeds (rejection_rate) and holds the count against its
+# binomial law with an exact two-sided test at level 1e-3 (statistic: the count; null: Binomial(N, rate)). Each
+# is sized for a plausible bug of the statistic it calibrates, its power against that bug is the exact binomial
+# power (stated in the docstring), and a power check shows the bug rejected on the same seeds: where the bug is a
+# different decision rule, it is applied to the recorded statistics of the same trials.
 
 LOGITS = np.linspace(0.0, 3.0, 10)
 P = softmax(LOGITS)
@@ -193,49 +198,86 @@ P = softmax(LOGITS)
 def consistent(rejections_rate, n_trials, rate):
     """Exact two-sided binomial test (level 1e-3) that the observed rate is consistent with ``rate``."""
     k = int(round(rejections_rate * n_trials))
-    return stats.binomtest(k, n_trials, rate).pvalue > 1e-3
+    return bool(stats.binomtest(k, n_trials, rate).pvalue > 1e-3)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("alpha", [0.05, 0.01])
 def test_chi_square_false_positive_rate_is_alpha(alpha):
-    """2000 independent tests of the correct categorical sampler (K = 2000, all expected counts >= 40)."""
+    """2000 independent tests of the correct categorical sampler (K = 2000, all expected counts >= 40).
+
+    Sized for mis-stated degrees of freedom: p-values from chi-square with 2 dof too few reject at 0.120 (nominal
+    0.05) or 0.030 (nominal 0.01), caught with exact binomial power 1 - 1e-15 or 0.9997 (one dof too few: 0.078
+    and 0.017, power 0.97 and 0.44). Power check: that rule applied to the same 2000 statistics is rejected.
+    """
+    statistics = []
 
     def trial(g):
         x = sample_categorical(LOGITS, 2000, rng=g)
-        return chi_square_test(categorical_counts(x, 10), P, alpha=alpha)
+        res = chi_square_test(categorical_counts(x, 10), P, alpha=alpha)
+        statistics.append((res.statistic, res.dof))
+        return res
 
     rate, _ = rejection_rate(trial, 2000, rng=1)
     assert consistent(rate, 2000, alpha), rate
+    bug_rate = np.mean([stats.chi2.sf(s, dof - 2) <= alpha for s, dof in statistics])
+    assert not consistent(bug_rate, 2000, alpha), bug_rate
 
 
 @pytest.mark.slow
 def test_chi_square_power_matches_the_sample_size_formula():
-    """beta off by 5 %: with K from chi_square_sample_size(power=0.5) the rejection rate is 0.5; with
-    power=0.99 it is 0.99 (binomial tests, 400 trials each)."""
-    wrong = softmax(1.05 * LOGITS)
-    for power in (0.5, 0.99):
-        K = chi_square_sample_size(P, wrong, alpha=1e-3, power=power)
+    """beta off by 5 %: with K from chi_square_sample_size(power=0.5) the rejection rate is 0.5; with power=0.99
+    it is 0.99 (binomial tests, 400 trials each).
 
-        def trial(g, K=K):
+    Sized for a sample-size formula 20 % low: at 0.8 K the power is 0.335 (resp. 0.949), caught by the binomial
+    test with power 0.9996 (resp. 0.985). Power check: 400 trials at 0.8 K for the 0.5 level are rejected."""
+    wrong = softmax(1.05 * LOGITS)
+
+    def rate_at(K, seed):
+        def trial(g):
             x = sample_categorical(1.05 * LOGITS, K, rng=g)
             return chi_square_test(categorical_counts(x, 10), P, alpha=1e-3)
 
-        rate, _ = rejection_rate(trial, 400, rng=2)
+        return rejection_rate(trial, 400, rng=seed)[0]
+
+    for power in (0.5, 0.99):
+        K = chi_square_sample_size(P, wrong, alpha=1e-3, power=power)
+        rate = rate_at(K, 2)
         assert consistent(rate, 400, power), (power, rate)
+    K = chi_square_sample_size(P, wrong, alpha=1e-3, power=0.5)
+    rate = rate_at(round(0.8 * K), 2)
+    assert not consistent(rate, 400, 0.5), rate
 
 
 @pytest.mark.slow
 def test_ks_and_z_calibration():
     """KS and z-mean: false-positive rate alpha = 0.05 (2000 trials); z power as z_sample_size predicts;
-    the measured KS power for a 5 % Gaussian scale error at n = 2e4 and alpha = 1e-3 quoted in the docs."""
-    rate, _ = rejection_rate(lambda g: ks_test(g.standard_normal(200), "norm", alpha=0.05), 2000, rng=3)
+    the measured KS power for a 5 % Gaussian scale error at n = 2e4 and alpha = 1e-3 quoted in the docs.
+
+    Bugs and powers (exact binomial): a KS p-value halved (one- for two-sided) rejects at 0.10, power 1 - 1e-7;
+    z_test_mean dividing by the variance instead of the standard deviation (variance 1/3) rejects at 0.258,
+    power 1 - 1e-15; z_sample_size 20 % low gives power 0.788 instead of 0.9, caught with power 0.998. Power
+    checks: the first two rules applied to the recorded statistics, the third run at 0.8 n. The KS power window
+    (0.55, 0.85) over 100 trials has a false-alarm rate of 1.5e-3 if the quoted power 0.7 is right.
+    """
+    def recorded(test, results):
+        def trial(g):
+            results.append(test(g))
+            return results[-1]
+
+        return trial
+
+    ks, zs = [], []
+    rate, _ = rejection_rate(recorded(lambda g: ks_test(g.standard_normal(200), "norm", alpha=0.05), ks), 2000, rng=3)
     assert consistent(rate, 2000, 0.05), rate
-    rate, _ = rejection_rate(lambda g: z_test_mean(g.uniform(-1, 1, 300), 0.0, 1 / 3, alpha=0.05), 2000, rng=4)
+    assert not consistent(np.mean([r.pvalue / 2 <= 0.05 for r in ks]), 2000, 0.05)
+    rate, _ = rejection_rate(recorded(lambda g: z_test_mean(g.uniform(-1, 1, 300), 0.0, 1 / 3, alpha=0.05), zs), 2000, rng=4)
     assert consistent(rate, 2000, 0.05), rate
+    assert not consistent(np.mean([2 * stats.norm.sf(abs(r.statistic) * np.sqrt(3)) <= 0.05 for r in zs]), 2000, 0.05)
     n = z_sample_size(0.05, 1.0, alpha=1e-3, power=0.9)
-    rate, _ = rejection_rate(lambda g: z_test_mean(0.05 + g.standard_normal(n), 0.0, 1.0), 400, rng=5)
-    assert consistent(rate, 400, 0.9), rate
+    for size, expect in ((n, True), (round(0.8 * n), False)):
+        rate, _ = rejection_rate(lambda g: z_test_mean(0.05 + g.standard_normal(size), 0.0, 1.0), 400, rng=5)
+        assert consistent(rate, 400, 0.9) is expect, (size, rate)
     rate, _ = rejection_rate(lambda g: ks_test(1.05 * g.standard_normal(20_000), "norm"), 100, rng=6)
     assert 0.55 < rate < 0.85, rate
 
