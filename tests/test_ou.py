@@ -2,7 +2,14 @@
 
 Oracles: closed forms (scalar OU), SciPy's ``solve_continuous_lyapunov`` and ``expm`` (full drifts, via
 Sigma(t) = Sigma_inf - e^{-At} Sigma_inf e^{-A^T t}), the Kronecker-product Lyapunov solve, ``solve_ivp`` on the
-covariance ODE, and ``numpy.linalg``. Statistical tests use ``thermoref.testing`` at alpha = 1e-3 each.
+covariance ODE, and ``numpy.linalg``.
+
+Statistical tests use ``thermoref.testing`` at alpha = 1e-3 each (Bonferroni-split where a test makes several
+of the same kind). Draws are whitened by the exact law from SciPy, so the whitened values w are i.i.d. N(0, 1)
+under the null; besides KS for the shape, each sampler test z-tests mean(w^2) against 1 with the exact
+variance 2, the sufficient statistic for the noise scale. The bug each is sized for, by default, is a
+temperature off by 5 % (the diffusion D * 1.05: mean(w^2) becomes 1.05): the power is computed by the normal
+power of the z-test (_z_power) and a power check runs the same sampler with D * 1.05 and the same seed.
 """
 
 import numpy as np
@@ -22,6 +29,20 @@ from thermoref.ou_linalg import ou_inverse, ou_solve, ou_solve_mse
 from thermoref.testing import ks_test, z_test, z_test_mean
 
 NONNORMAL = np.array([[1.0, 1.0], [0.0, 1.5]])
+ALPHA = 1e-3
+
+
+def _z_power(delta, sd_null, sd_alt, n, alpha=ALPHA):
+    """Normal power of the two-sided z-test of a mean of n draws: shift delta, sd of one draw sd_null under
+    the null (the test's standard error) and sd_alt under the alternative."""
+    c = stats.norm.isf(alpha / 2) * sd_null / np.sqrt(n)
+    se = sd_alt / np.sqrt(n)
+    return float(stats.norm.sf((c - delta) / se) + stats.norm.cdf((-c - delta) / se))
+
+
+def _scale_power(n):
+    """Power of z_test_mean(w**2, 1, 2) on n whitened values against D * 1.05 (mean 1.05, variance 2 * 1.05^2)."""
+    return _z_power(0.05, np.sqrt(2.0), np.sqrt(2.0) * 1.05, n)
 
 
 def _random_stable(n, seed):
@@ -117,61 +138,110 @@ def test_diagonal_path_equals_dense_path():
 
 
 def test_sample_standardized_transitions_ks_dense():
-    """KS on Mahalanobis-whitened draws (null: N(0, 1), alpha = 1e-3); power check on a 5 % scale error."""
+    """20,000 exact transitions from the point mass x0 over t = 0.8, whitened by the exact law (2 x 20,000
+    values). KS against N(0, 1), z of mean(w^2) against 1 (variance 2), and the pair statistic mean(w0 w1)
+    against 0 (variance 1); alpha = 1e-3 each. Power against D * 1.05: computed 0.9998; power check below."""
     A, D, t, x0 = NONNORMAL, np.array([[2.0, 0.5], [0.5, 1.0]]), 0.8, np.array([1.0, -2.0])
-    x = ou_sample(x0, t, A, 0.5, D, rng=0, size=20_000)
     mean = 0.5 + linalg.expm(-A * t) @ (x0 - 0.5)
     L = np.linalg.cholesky(_lyapunov_reference(A, D, t))
-    w = np.linalg.solve(L, (x - mean).T)  # (2, K), iid N(0,1) under the null
+    whiten = lambda x: np.linalg.solve(L, (x - mean).T)  # noqa: E731  (2, K), iid N(0,1) under the null
+    assert _scale_power(40_000) > 0.999
+    w = whiten(ou_sample(x0, t, A, 0.5, D, rng=0, size=20_000))
     assert ks_test(w, "norm").passed
+    assert z_test_mean(w**2, 1.0, 2.0).passed
     assert z_test_mean(w[0] * w[1], 0.0, 1.0).passed  # pair statistic: whitened coordinates uncorrelated
-    assert ks_test(w / 1.05, "norm").reject
+    assert z_test_mean(whiten(ou_sample(x0, t, A, 0.5, 1.05 * D, rng=0, size=20_000)) ** 2, 1.0, 2.0).reject
 
 
 def test_sample_diagonal_ks_and_trajectory_pairs():
+    """Diagonal drift: 20,000 x 3 exact draws from the point mass x0 = 1, and 20,000 paths of 3 dimensions over
+    an irregular grid (one zero step), every transition standardized by the exact law (independent devices).
+    KS and z of mean(w^2) (variance 2) on each set; alpha = 1e-3 each. Power against D * 1.05: computed
+    > 0.9999 for both; power checks below (the same seeds with D * 1.05)."""
     a, D = np.array([0.3, 1.0, 4.0]), np.array([1.0, 2.0, 8.0])
-    x = ou_sample(np.ones(3), 0.5, a, 0.0, D, rng=1, size=10_000)
     sd = np.sqrt(D * (1 - np.exp(-a)) / (2 * a))
+    assert _scale_power(60_000) > 0.9999
+    x = ou_sample(np.ones(3), 0.5, a, 0.0, D, rng=1, size=20_000)
     assert ks_test((x - np.exp(-0.5 * a)) / sd, "norm").passed
+    assert z_test_mean(((x - np.exp(-0.5 * a)) / sd) ** 2, 1.0, 2.0).passed
+    hot = ou_sample(np.ones(3), 0.5, a, 0.0, 1.05 * D, rng=1, size=20_000)  # power check
+    assert z_test_mean(((hot - np.exp(-0.5 * a)) / sd) ** 2, 1.0, 2.0).reject
     # trajectory: joint law of consecutive points; x1 | x0 is the exact transition (independent devices)
     ts = np.array([0.2, 0.9, 0.9, 2.0])
-    path = ou_trajectory(np.zeros((20_000, 3)), ts, a, 1.0, D, rng=2)
     dts = np.diff(ts, prepend=0.0)
-    prev = np.concatenate([np.zeros((1, 20_000, 3)), path[:-1]])
-    mu = 1.0 + np.exp(-a * dts[:, None, None]) * (prev - 1.0)
-    sd = np.sqrt(D * (-np.expm1(-2 * a * dts[:, None, None])) / (2 * a))
     ok = dts > 0
-    assert ks_test(((path - mu)[ok] / sd[ok]).ravel()[::3], "norm").passed
+    sd = np.sqrt(D * (-np.expm1(-2 * a * dts[:, None, None])) / (2 * a))
+
+    def standardized(path):
+        prev = np.concatenate([np.zeros((1, 20_000, 3)), path[:-1]])
+        mu = 1.0 + np.exp(-a * dts[:, None, None]) * (prev - 1.0)
+        return ((path - mu)[ok] / sd[ok]).ravel()  # 3 steps x 20,000 x 3 values
+
+    path = ou_trajectory(np.zeros((20_000, 3)), ts, a, 1.0, D, rng=2)
+    z = standardized(path)
+    assert ks_test(z[::3], "norm").passed
+    assert z_test_mean(z**2, 1.0, 2.0).passed
     assert np.array_equal(path[1], path[2])  # zero-length step leaves the state unchanged
+    hot_path = ou_trajectory(np.zeros((20_000, 3)), ts, a, 1.0, 1.05 * D, rng=2)  # power check
+    assert z_test_mean(standardized(hot_path) ** 2, 1.0, 2.0).reject
 
 
 def test_dense_trajectory_stationary_autocovariance():
-    """Devices started from the stationary law: lag-1 cross-covariance matches e^{-A dt} Sigma_inf (z-tests)."""
-    A, D, dt = NONNORMAL, 2.0 * np.eye(2), 0.4
-    _, S = ou_stationary(A, 0.0, D)
+    """40,000 devices started from the exact stationary law (drawn here from SciPy's Lyapunov solution), one
+    exact step of dt = 0.4. Statistics: the four lag-1 cross-moments mean(x1_i x0_j) z-tested against
+    C = e^{-A dt} Sigma_inf with their exact variances Sigma_ii Sigma_jj + C_ij^2 (Gaussian pairs), alpha =
+    1e-3 / 4 each; and the whitened innovations x1 - e^{-A dt} x0, mean(w^2) against 1 (variance 2), alpha =
+    1e-3. Sized for the transpose bug (e^{-A^T dt} in the mean step: computed power > 0.99 on its most
+    affected entry, and the sampler built here with that bug is rejected) and for D * 1.05 (the innovations:
+    computed power 0.99999, power check with the same seed).
+    """
+    A, D, dt, K = NONNORMAL, 2.0 * np.eye(2), 0.4, 40_000
+    S = linalg.solve_continuous_lyapunov(A, D)
+    E = linalg.expm(-A * dt)
+    C = E @ S
+    L = np.linalg.cholesky(_lyapunov_reference(A, D, dt))
+    np.testing.assert_allclose(ou_autocovariance([dt], A, D)[0], C, rtol=1e-12)
     rng = np.random.default_rng(3)
-    x0 = rng.standard_normal((40_000, 2)) @ np.linalg.cholesky(S).T
-    path = ou_trajectory(x0, [dt], A, 0.0, D, rng=rng)
-    C = ou_autocovariance([dt], A, D)[0]
-    np.testing.assert_allclose(C, linalg.expm(-A * dt) @ linalg.solve_continuous_lyapunov(A, D), rtol=1e-12)
-    prod = path[0][:, :, None] * x0[:, None, :]  # (K, 2, 2) samples of x(t+dt) x(t)^T
-    for i in range(2):
-        for j in range(2):
-            v = prod[:, i, j]
-            assert z_test(v.mean(), C[i, j], v.std() / np.sqrt(v.size)).passed
+    x0 = rng.standard_normal((K, 2)) @ np.linalg.cholesky(S).T
+    se = np.sqrt((np.outer(np.diag(S), np.diag(S)) + C**2) / K)  # (2, 2) exact standard errors
+
+    def cross_rejects(x1):
+        prod = (x1[:, :, None] * x0[:, None, :]).mean(0)  # (2, 2): mean of x(t+dt) x(t)^T
+        return [z_test(prod[i, j], C[i, j], se[i, j], alpha=ALPHA / 4).reject for i in range(2) for j in range(2)]
+
+    delta = (linalg.expm(-A.T * dt) - E) @ S  # the transpose bug's shift of the cross-moments
+    assert max(_z_power(abs(d), s_ * np.sqrt(K), s_ * np.sqrt(K), K, alpha=ALPHA / 4)
+               for d, s_ in zip(delta.ravel(), se.ravel())) > 0.99
+    assert _scale_power(2 * K) > 0.9999
+    x1 = ou_trajectory(x0, [dt], A, 0.0, D, rng=rng)[0]
+    assert not any(cross_rejects(x1))
+    w = np.linalg.solve(L, (x1 - x0 @ E.T).T)
+    assert z_test_mean(w**2, 1.0, 2.0).passed
+    transposed = x0 @ E + rng.standard_normal((K, 2)) @ L.T  # power check: mean step e^{-A^T dt} x0
+    assert any(cross_rejects(transposed))
+    hot = ou_trajectory(x0, [dt], A, 0.0, 1.05 * D, rng=np.random.default_rng(3))[0]  # power check: D * 1.05
+    assert z_test_mean(np.linalg.solve(L, (hot - x0 @ E.T).T) ** 2, 1.0, 2.0).reject
 
 
 def test_euler_maruyama_bias_closed_form_and_exact_has_none():
-    """EM's stationary variance D/(a(2 - a dt)) vs exact D/(2a): z-tests on many independent chains."""
-    a, D, dt = 1.0, 2.0, 0.5
-    x = ou_euler_maruyama(np.zeros(40_000), dt, 60, a, 0.0, D, rng=4)[-1]
+    """EM's stationary variance D/(a(2 - a dt)) vs exact D/(2a): z-tests of mean(x^2) on 40,000 independent
+    chains from the point mass 0, with the exact variance 2 v^2 of x^2 for x ~ N(0, v); alpha = 1e-3 each.
+    Power against D * 1.05 (v -> 1.05 v): computed 0.9998 for both samplers; power checks with the same seeds."""
+    a, D, dt, K = 1.0, 2.0, 0.5, 40_000
+    assert _scale_power(K) > 0.999
     v_em = float(em_stationary_variance(a, D, dt))
     assert v_em == pytest.approx(D / (a * (2 - a * dt)), rel=1e-15)
-    se = v_em * np.sqrt(2 / x.size)
-    assert z_test(np.mean(x**2), v_em, se).passed
-    assert z_test(np.mean(x**2), D / (2 * a), se).reject  # EM at dt=0.5 is 33 % off: detected
-    y = ou_trajectory(np.zeros(40_000), dt * np.arange(1, 61), a, 0.0, D, rng=5)[-1]
-    assert z_test(np.mean(y**2), D / (2 * a), (D / (2 * a)) * np.sqrt(2 / y.size)).passed
+    assert abs((1 - a * dt) ** (2 * 60)) < 1e-30  # 60 steps from 0: the EM variance has converged
+    x = ou_euler_maruyama(np.zeros(K), dt, 60, a, 0.0, D, rng=4)[-1]
+    assert z_test_mean(x**2, v_em, 2 * v_em**2).passed
+    assert z_test_mean(x**2, D / (2 * a), 2 * v_em**2).reject  # EM at dt=0.5 is 33 % off: detected
+    x_hot = ou_euler_maruyama(np.zeros(K), dt, 60, a, 0.0, 1.05 * D, rng=4)[-1]  # power check
+    assert z_test_mean(x_hot**2, v_em, 2 * v_em**2).reject
+    v = D / (2 * a)
+    y = ou_trajectory(np.zeros(K), dt * np.arange(1, 61), a, 0.0, D, rng=5)[-1]
+    assert z_test_mean(y**2, v, 2 * v**2).passed
+    y_hot = ou_trajectory(np.zeros(K), dt * np.arange(1, 61), a, 0.0, 1.05 * D, rng=5)[-1]  # power check
+    assert z_test_mean(y_hot**2, v, 2 * v**2).reject
 
 
 def test_same_seed_same_bits():
@@ -179,25 +249,81 @@ def test_same_seed_same_bits():
     assert np.array_equal(ou_sample(*args, rng=7, size=5), ou_sample(*args, rng=np.random.default_rng(7), size=5))
 
 
+def _ar1_mean_variance(lam, h, m):
+    """Variance of the mean of m observations, spaced h, of a stationary mode with variance 1/lam and
+    correlation e^{-lam h |i-j|}: (1/(lam m^2)) sum_ij rho^|i-j|, summed directly (independent of ou_linalg)."""
+    k = np.arange(1, m)
+    return (m + 2 * np.sum((m - k)[None, :] * np.exp(-np.outer(lam, k) * h), axis=1)) / (lam * m**2)
+
+
 def test_ou_solve_against_numpy_and_exact_mse():
-    """Mean squared error over 300 devices vs the exact AR(1) prediction (z-test; chi-square-like sum)."""
+    """300 devices solve A x = y (D = 2I), 160 observations each after a burn-in of 30 (e^{-lam_min 30} ~ 3e-11).
+
+    (1) The observed paths, recovered from the running averages (x_k = (k+1) r_k - k r_{k-1}), must follow the
+    exact AR(1) transition x_{k+1} - A^-1 y = e^{-A h}(x_k - A^-1 y) + N(0, Sigma(h)) (SciPy expm and
+    Lyapunov): whitened innovations (300 x 159 x 3 values), z of mean(w^2) against 1 (variance 2); alpha =
+    1e-3. Power against a 5 % noise error: computed > 0.9999; power check: the same statistic on paths with
+    1.05 Sigma(h) (ou_solve fixes D = 2I, so that buggy sampler is written here). (2) The squared error of the
+    estimate: |err|^2 = sum_i v_i chi^2_1 in the eigenbasis (Gaussian, independent modes), so z-test of its
+    mean sum v_i with the exact variance 2 sum v_i^2 (v_i from the direct AR(1) double sum); alpha = 1e-3.
+    Sized for a wrong averaging window (the last half only: MSE x 1.95, computed power > 0.9999); a 5 % noise
+    error moves the MSE by only 0.85 standard errors here, which is what (1) is for.
+    """
     A = np.array([[2.0, 0.5, 0.0], [0.5, 1.5, 0.3], [0.0, 0.3, 1.0]])
-    Y = np.random.default_rng(6).standard_normal((300, 3))
-    r = ou_solve(A, Y, t_f=40.0, dt=0.25, burn_in=30.0, rng=7)
-    err2 = ((r.estimate - np.linalg.solve(A, Y.T).T) ** 2).sum(-1)
-    mse = float(ou_solve_mse(A, 40.0, 0.25))
-    assert z_test(err2.mean(), mse, err2.std() / np.sqrt(err2.size)).passed
-    assert r.running.shape == (160, 300, 3) and r.times[-1] == pytest.approx(40.0)
+    h, m, K = 0.25, 160, 300
+    Y = np.random.default_rng(6).standard_normal((K, 3))
+    r = ou_solve(A, Y, t_f=40.0, dt=h, burn_in=30.0, rng=7)
+    assert r.running.shape == (m, K, 3) and r.times[-1] == pytest.approx(40.0)
+    x_true = np.linalg.solve(A, Y.T).T  # (K, 3)
+    k = np.arange(m)[:, None, None]
+    x = (k + 1) * r.running - k * np.concatenate([np.zeros((1, K, 3)), r.running[:-1]])  # (m, K, 3) observations
+    E = linalg.expm(-A * h)
+    L = np.linalg.cholesky(_lyapunov_reference(A, 2 * np.eye(3), h))
+    innov = (x[1:] - x_true) - (x[:-1] - x_true) @ E.T  # (m-1, K, 3)
+    w = np.linalg.solve(L, innov.reshape(-1, 3).T)
+    assert _scale_power(w.size) > 0.9999
+    assert z_test_mean(w**2, 1.0, 2.0).passed
+    hot = (x[:-1] - x_true) @ E.T + np.sqrt(1.05) * np.random.default_rng(8).standard_normal(x[1:].shape) @ L.T
+    assert z_test_mean(np.linalg.solve(L, (hot - (x[:-1] - x_true) @ E.T).reshape(-1, 3).T) ** 2, 1.0, 2.0).reject
+    lam = np.linalg.eigvalsh(A)
+    v = _ar1_mean_variance(lam, h, m)  # (3,) per-mode variance of the time average
+    assert float(ou_solve_mse(A, 40.0, h)) == pytest.approx(v.sum(), rel=1e-12)
+    err2 = ((r.estimate - x_true) ** 2).sum(-1)
+    assert z_test_mean(err2, v.sum(), 2 * np.sum(v**2)).passed
+    v_half = _ar1_mean_variance(lam, h, m // 2)
+    assert _z_power(v_half.sum() - v.sum(), np.sqrt(2 * np.sum(v**2)), np.sqrt(2 * np.sum(v_half**2)), K) > 0.9999
     # dt -> 0: the continuous time average, sum_i 2/(l_i^2 t)(1 - (1 - e^{-l_i t})/(l_i t)) ~ 2 tr(A^-2)/t_f
-    lam, t = np.linalg.eigvalsh(A), 400.0
+    t = 400.0
     cont = np.sum(2 / (lam**2 * t) * (1 - (1 - np.exp(-lam * t)) / (lam * t)))
     assert float(ou_solve_mse(A, t, 1e-3)) == pytest.approx(cont, rel=1e-5)
 
 
 def test_ou_inverse_against_numpy():
-    A = np.array([[2.0, 0.5], [0.5, 1.0]])
-    r = ou_inverse(A, t_f=100.0, dt=0.5, n_devices=200, burn_in=15.0, rng=8)
-    np.testing.assert_allclose(r.estimate, np.linalg.inv(A), atol=0.03)  # ~6 standard errors
+    """300 devices, 200 observations of x x^T each (D = 2I, drift -A x, burn-in 15: e^{-2 lam_min 15} ~ 5e-11).
+
+    Each entry of the estimate R = (1/(m K)) sum_{k, devices} x_a x_b is z-tested against A^-1 with its exact
+    variance (Isserlis): Var R_ab = (1/(K m^2)) sum_{k,l} [C_aa C_bb + C_ab^2](|k - l| h), C(tau) = e^{-A tau} A^-1
+    from numpy's eigendecomposition; alpha = 1e-3 / 3 per entry (3 distinct entries). Sized for a 5 % noise
+    error (R -> 1.05 A^-1): computed power 0.999 on the most sensitive entry. Power check: the same devices and
+    seed with the noise covariance times 1.05 give exactly 1.05 R (the path from rest is linear in the noise),
+    which is rejected.
+    """
+    A, h, m, K = np.array([[2.0, 0.5], [0.5, 1.0]]), 0.5, 200, 300
+    r = ou_inverse(A, t_f=100.0, dt=h, n_devices=K, burn_in=15.0, rng=8)
+    lam, Q = np.linalg.eigh(A)
+    lags = np.arange(m)
+    C = np.einsum("ap,bp,lp->lab", Q, Q, np.exp(-np.outer(lags * h, lam)) / lam)  # (m, 2, 2) exact C(l h)
+    pairs = np.where(lags == 0, m, 2 * (m - lags))  # how often each lag occurs among the m^2 pairs (k, l)
+    idx = [(0, 0), (1, 1), (0, 1)]
+    var = np.array([np.sum(pairs * (C[:, a, a] * C[:, b, b] + C[:, a, b] ** 2)) / (K * m**2) for a, b in idx])
+    Ainv = np.linalg.inv(A)
+    target = np.array([Ainv[a, b] for a, b in idx])
+    est = np.array([r.estimate[a, b] for a, b in idx])
+    powers = [_z_power(0.05 * abs(t_), np.sqrt(v_), 1.05 * np.sqrt(v_), 1, alpha=ALPHA / 3) for t_, v_ in zip(target, var)]
+    assert max(powers) > 0.99
+    for e_, t_, v_ in zip(est, target, var):
+        assert z_test(e_, t_, np.sqrt(v_), alpha=ALPHA / 3).passed
+    assert any(z_test(1.05 * e_, t_, np.sqrt(v_), alpha=ALPHA / 3).reject for e_, t_, v_ in zip(est, target, var))
 
 
 @pytest.mark.parametrize(
@@ -230,9 +356,14 @@ def test_rng_required():
 
 
 def test_stats_reference_sanity():
-    """The scalar stationary law is N(b, D/2a): KS of exact long-time draws."""
-    x = ou_sample(np.zeros(5000), 50.0, 2.0, 1.0, 1.0, rng=9)
+    """The scalar stationary law is N(b, D/2a): 40,000 exact long-time draws from the point mass 0, KS and the
+    z-test of mean(w^2) (variance 2) on w = (x - 1)/0.5; alpha = 1e-3 each. Power against D * 1.05: computed
+    0.9998; power check with the same seed."""
+    assert _scale_power(40_000) > 0.999
+    x = ou_sample(np.zeros(40_000), 50.0, 2.0, 1.0, 1.0, rng=9)
     assert ks_test(x, stats.norm(1.0, 0.5).cdf).passed
+    assert z_test_mean(((x - 1.0) / 0.5) ** 2, 1.0, 2.0).passed
+    assert z_test_mean(((ou_sample(np.zeros(40_000), 50.0, 2.0, 1.0, 1.05, rng=9) - 1.0) / 0.5) ** 2, 1.0, 2.0).reject
 
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
@@ -338,28 +469,47 @@ def test_fallback_to_the_series_for_nearly_defective_and_defective_drifts():
     assert OUProcess([1.0, 2.0], 0.0, np.eye(2)).method == "eigen"  # diagonal drift, correlated noise: P = I
 
 
-def _whitened_innovations(path, x0, ts, A, b, D):
-    """Oracle whitening of every transition of a path: z_k = L_k^-1 (x_k - b - e^{-A h_k}(x_{k-1} - b))."""
-    prev = np.concatenate([x0[None], path[:-1]])
+def _exact_step(A, D, h):
+    """Oracle (e^{-Ah}, Sigma(h)) from one SciPy expm of Van Loan's block [[-A, D], [0, A^T]] h."""
+    n = A.shape[0]
+    blk = np.zeros((2 * n, 2 * n))
+    blk[:n, :n], blk[:n, n:], blk[n:, n:] = -A, D, A.T
+    E = linalg.expm(blk * h)
+    return E[:n, :n], E[:n, n:] @ E[:n, :n].T
+
+
+def _whitened_innovations(path, x0, ts, A, b, D, cache=None, transpose=False):
+    """Oracle whitening of every transition of a path: z_k = L_k^-1 (x_k - b - e^{-A h_k}(x_{k-1} - b)).
+
+    path: (m, ..., n), x0: (..., n). ``cache`` keeps the exact step of each distinct h across calls;
+    ``transpose=True`` whitens with e^{-A^T h} instead (the transpose bug, for power checks). Zero steps give NaN."""
+    prev = np.concatenate([np.broadcast_to(x0, path.shape[1:])[None], path[:-1]])
     hs = np.diff(ts, prepend=0.0)
-    cache = {}
-    out = []
+    cache = {} if cache is None else cache
+    out = np.empty(path.shape)
     for k, h in enumerate(hs):
+        if h == 0:  # no transition: nothing to whiten
+            out[k] = np.nan
+            continue
         if h not in cache:
-            cache[h] = linalg.expm(-A * h), np.linalg.cholesky(_van_loan(A, D, h))
+            E, S = _exact_step(A, D, h)
+            cache[h] = E, np.linalg.cholesky(S)
         E, L = cache[h]
-        out.append(np.linalg.solve(L, path[k] - b - E @ (prev[k] - b)))
-    return np.array(out)  # (m, n)
+        E = E.T if transpose else E
+        innovation = (path[k] - b - (prev[k] - b) @ E.T).reshape(-1, A.shape[0])  # (devices, n)
+        out[k] = np.linalg.solve(L, innovation.T).T.reshape(path.shape[1:])
+    return out  # (m, ..., n)
 
 
 def test_eigen_path_irregular_grid_far_from_equilibrium_ks():
-    """One device, 1500 transitions on an irregular grid (distinct tiny steps: quadrature branch; a repeated
-    step of 0.7: Cholesky branch), started 10-20 sd away from its stationary law, complex non-normal drift.
+    """Five independent single devices (nb = 1, so both noise factors are used), 1500 transitions each on an
+    irregular grid (distinct tiny steps: quadrature branch; a repeated step of 0.7: Cholesky branch), started
+    10-20 sd away from the stationary law, complex non-normal drift.
 
-    Statistic: KS of the 4 * 1500 whitened innovations against N(0, 1) (each transition whitened with the exact
-    law from SciPy, so the values are i.i.d. under the null), plus a z-test of the lag-1 product of consecutive
-    innovations (pair statistic). alpha = 1e-3 each. Power: whitening with e^{-A^T h} instead of e^{-A h} (the
-    transpose bug) or with a 10 % larger noise scale is rejected.
+    Statistics on the 5 x 1500 x 4 whitened innovations (each transition whitened with the exact law from
+    SciPy, so the values are i.i.d. N(0, 1) under the null): KS, z of mean(w^2) against 1 (variance 2), and
+    the lag-1 product of consecutive innovations (pair statistic); alpha = 1e-3 each. Power against D * 1.05:
+    computed 0.996, power check with the same seeds; the transpose bug (e^{-A^T h}) is rejected too.
     """
     A = np.array([[1.0, 2.5, 0.0, 0.3], [-1.5, 1.0, 0.4, 0.0], [0.0, 0.0, 0.6, 1.0], [0.2, 0.0, -0.8, 0.6]])
     b, D = np.array([0.5, -0.5, 1.0, 0.0]), np.eye(4) + 0.4 * np.ones((4, 4))
@@ -372,52 +522,81 @@ def test_eigen_path_irregular_grid_far_from_equilibrium_ks():
     dev = OUProcess(A, b, D)
     _, _, _, _, quad = _plan_path(dev._modes, steps, ts[-1], nb=1)
     assert quad.any() and (~quad).any()  # both factors are exercised
-    path = dev.trajectory(x0, ts, rng=12)
-    z = _whitened_innovations(path, x0, ts, A, b, D)
+    assert _scale_power(5 * 1500 * 4) > 0.99
+    cache = {}
+
+    def whitened(D_run):
+        paths = np.stack([OUProcess(A, b, D_run).trajectory(x0, ts, rng=seed) for seed in (12, 20, 21, 22, 23)], axis=1)
+        return paths, _whitened_innovations(paths, x0, ts, A, b, D, cache)  # (1500, 5, 4)
+
+    paths, z = whitened(D)
     assert ks_test(z.ravel(), "norm").passed
-    assert z_test_mean(z[1:, 0] * z[:-1, 0], 0.0, 1.0).passed
-    assert ks_test(z.ravel() / 1.1, "norm").reject
-    prev = np.concatenate([x0[None], path[:-1]])
-    wrong = [np.linalg.solve(np.linalg.cholesky(_van_loan(A, D, hk)), path[k] - b - linalg.expm(-A.T * hk) @ (prev[k] - b))
-             for k, hk in enumerate(steps[:200])]
-    assert ks_test(np.ravel(wrong), "norm").reject
+    assert z_test_mean(z**2, 1.0, 2.0).passed
+    assert z_test_mean(z[1:, :, 0] * z[:-1, :, 0], 0.0, 1.0).passed
+    assert z_test_mean(whitened(1.05 * D)[1] ** 2, 1.0, 2.0).reject  # power check
+    wrong = _whitened_innovations(paths[:200], x0, ts[:200], A, b, D, cache, transpose=True)
+    assert ks_test(wrong.ravel(), "norm").reject
 
 
 def test_eigen_path_many_devices_each_step_exact():
-    """20,000 devices (Cholesky branch), six irregular steps from a far start: per-step KS of whitened values."""
+    """20,000 devices (Cholesky branch), six irregular steps (one of length zero) from a far start. Per-step KS of
+    a third of the whitened values (alpha = 1e-3 / 5 each, Bonferroni over the five steps) and z of mean(w^2)
+    over all 5 x 20,000 x 6 values (alpha = 1e-3): power against D * 1.05 computed > 0.9999, power check with
+    the same seed."""
     A, D = EIGEN_CASES["nonnormal-complex-6"]
     b = np.linspace(-1.0, 1.0, 6)
     ts = np.array([0.05, 0.12, 0.5, 0.5, 1.3, 4.0])
     x0 = np.full((20_000, 6), 6.0)
     path = OUProcess(A, b, D).trajectory(x0, ts, rng=13)
     assert np.array_equal(path[2], path[3])  # a zero step leaves the state exactly unchanged
-    prev = np.concatenate([x0[None], path[:-1]])
-    for k, hk in enumerate(np.diff(ts, prepend=0.0)):
-        if hk == 0:
-            continue
-        L = np.linalg.cholesky(_van_loan(A, D, hk))
-        z = np.linalg.solve(L, (path[k] - b - (prev[k] - b) @ linalg.expm(-A * hk).T).T)
-        assert ks_test(z.ravel()[::3], "norm", alpha=1e-3 / 5).passed  # Bonferroni over the five steps
+    moving = np.diff(ts, prepend=0.0) > 0
+    cache = {}
+    z = _whitened_innovations(path, x0, ts, A, b, D, cache)[moving]  # (5, 20000, 6)
+    for zk in z:
+        assert ks_test(zk.ravel()[::3], "norm", alpha=ALPHA / 5).passed
+    assert _scale_power(z.size) > 0.9999
+    assert z_test_mean(z**2, 1.0, 2.0).passed
+    hot = OUProcess(A, b, 1.05 * D).trajectory(x0, ts, rng=13)  # power check
+    assert z_test_mean(_whitened_innovations(hot, x0, ts, A, b, D, cache)[moving] ** 2, 1.0, 2.0).reject
 
 
 def test_series_fallback_path_is_exact_too():
-    """A nearly defective drift (kappa ~ 2e6) takes the series path; its whitened innovations are N(0, 1)."""
+    """A nearly defective drift (kappa ~ 2e6) takes the series path: 170 devices from a far start, 120
+    irregular transitions, whitened by the exact law: KS and z of mean(w^2) on the 40,800 values, alpha =
+    1e-3 each. Power against D * 1.05: computed 0.9998; power check with the same seed."""
     A, b, D = np.array([[1.0, 1.0], [0.0, 1.0 + 1e-6]]), np.array([0.3, -0.2]), np.eye(2)
     dev = OUProcess(A, b, D)
     assert dev.method == "series"
-    ts = np.cumsum(np.random.default_rng(14).exponential(0.3, 400))
-    x0 = np.array([9.0, -7.0])
-    z = _whitened_innovations(dev.trajectory(x0, ts, rng=15), x0, ts, A, b, D)
+    ts = np.cumsum(np.random.default_rng(14).exponential(0.3, 120))
+    x0 = np.tile([9.0, -7.0], (170, 1))
+    cache = {}
+    z = _whitened_innovations(dev.trajectory(x0, ts, rng=15), x0, ts, A, b, D, cache)
+    assert _scale_power(z.size) > 0.999
     assert ks_test(z.ravel(), "norm").passed
+    assert z_test_mean(z**2, 1.0, 2.0).passed
+    hot = OUProcess(A, b, 1.05 * D)
+    assert hot.method == "series"
+    z_hot = _whitened_innovations(hot.trajectory(x0, ts, rng=15), x0, ts, A, b, D, cache)  # power check
+    assert z_test_mean(z_hot**2, 1.0, 2.0).reject
 
 
 def test_trajectory_long_step_reaches_the_stationary_law():
-    """A single step of 1e308 time units (a stable drift): exact draws from N(b, Sigma_inf), KS on whitened."""
+    """A single step of 1e308 time units (a stable drift) from 50: exact draws from N(b, Sigma_inf); KS and z of
+    mean(w^2) on the 5000 x 6 whitened values, alpha = 1e-3 each. Power against D * 1.05: computed 0.9965;
+    power check with the same seed."""
     A, D = EIGEN_CASES["nonnormal-complex-6"]
     b = np.arange(6.0)
-    x = OUProcess(A, b, D).trajectory(np.full((4000, 6), 50.0), [1e308], rng=16)[0]
-    S = linalg.solve_continuous_lyapunov(A, D)
-    assert ks_test(np.linalg.solve(np.linalg.cholesky(S), (x - b).T).ravel(), "norm").passed
+    L = np.linalg.cholesky(linalg.solve_continuous_lyapunov(A, D))
+
+    def w(D_run):
+        x = OUProcess(A, b, D_run).trajectory(np.full((5000, 6), 50.0), [1e308], rng=16)[0]  # (5000, 6)
+        return np.linalg.solve(L, (x - b).T)
+
+    assert _scale_power(30_000) > 0.99
+    z = w(D)
+    assert ks_test(z.ravel(), "norm").passed
+    assert z_test_mean(z**2, 1.0, 2.0).passed
+    assert z_test_mean(w(1.05 * D) ** 2, 1.0, 2.0).reject
 
 
 def test_unstable_drift_overflow_is_named():

@@ -82,13 +82,17 @@ def _count(total: float, h: float, name: str) -> int:
 
 
 def _affine_step(A: np.ndarray, Y: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
-    r""":math:`e^{-Ah}` and :math:`\int_0^h e^{-Au}du\,Y` from one exponential of :math:`[[-A, Y], [0, 0]]h`."""
-    n, k = A.shape[0], Y.shape[1]
-    M = np.zeros((n + k, n + k))  # (n+k, n+k)
+    r""":math:`e^{-Ah}` and :math:`\int_0^h e^{-Au}du\,Y` from one exponential of :math:`[[-A, I], [0, 0]]h`.
+
+    The (2n, 2n) block exponential gives :math:`\int_0^h e^{-Au}du` once, whatever the number of right-hand
+    sides (an exponential with ``Y`` in the block would cost the cube of n plus their number).
+    """
+    n = A.shape[0]
+    M = np.zeros((2 * n, 2 * n))  # (2n, 2n)
     M[:n, :n] = -A * h
-    M[:n, n:] = Y * h
+    M[:n, n:] = np.eye(n) * h
     C = linalg.expm(M)
-    return C[:n, :n], C[:n, n:]
+    return C[:n, :n], C[:n, n:] @ Y
 
 
 def _run(A, y, t_f, dt, burn_in, tau0, rng, second_moment: bool) -> OUSolveResult:
@@ -107,6 +111,13 @@ def _run(A, y, t_f, dt, burn_in, tau0, rng, second_moment: bool) -> OUSolveResul
     check_allocation((n_obs,) + ((n, n) if second_moment else y.shape), "t_f")
     check_allocation((n_dev, n), "n_devices" if second_moment else "y")
     check_work((n_burn + n_obs) * max(n_dev * n, 1), "burn_in" if n_burn > n_obs else "t_f")
+    if not second_moment and y.size:
+        # The running averages hold sums of up to n_obs states of size about |A^-1 y| <= n |y|_max / lam_min:
+        # refuse right-hand sides whose sums would overflow float64 (instead of a silent inf).
+        lam_min = float(np.linalg.eigvalsh(A)[0])
+        if float(np.abs(y).max()) * n / lam_min * (n_obs + n_burn + 1) > 1e300:
+            raise ValueError("y: right-hand sides so large that the running averages of the device's state "
+                             "would overflow float64; rescale y (the solution is linear in y)")
     Y = y.reshape(-1, n).T  # (n, B)
     Phi, G = _affine_step(A, Y, h)  # (n, n), (n, B)
     _, Sigma = _dense_transition(A, 2.0 * np.eye(n), h)

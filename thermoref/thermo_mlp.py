@@ -6,8 +6,10 @@ Each hidden layer computes digital input currents :math:`I = hW + c`, then lets 
 model); only the linear readout is fitted, in closed form by ridge regression.
 
 The cost model keeps three quantities apart. *Modeled physical time* is :math:`\sum_\ell t_f` per input: the
-neurons of a layer relax in parallel, so it does not grow with width. *Digital FLOPs* (input currents and
-readout) do grow with width, :math:`2(\sum_\ell n_{\ell-1}n_\ell + n_L n_{\mathrm{out}})` per input. *Wall time*
+neurons of a layer relax in parallel, so it does not grow with width. *Digital FLOPs* (the matrix products of
+the input currents and of the readout, whose last row is its bias) do grow with width,
+:math:`2(\sum_\ell n_{\ell-1}n_\ell + (n_L + 1)n_{\mathrm{out}})` per input; the additions of the hidden biases
+(:math:`\sum_\ell n_\ell` per input) are not counted. *Wall time*
 of this NumPy simulation grows with width × steps × replicas and says nothing about hardware.
 
 References: Rahimi, A. & Recht, B. (2007) "Random features for large-scale kernel machines", NeurIPS;
@@ -335,8 +337,9 @@ class ThermodynamicMLP:
 
         Notes
         -----
-        Physical time :math:`L\,t_f` (the neurons of a layer relax in parallel); digital FLOPs
-        :math:`B\cdot 2(\sum_\ell n_{\ell-1}n_\ell + (n_L + 1)n_{\mathrm{out}})`; simulation FLOPs
+        Physical time :math:`L\,t_f` (the neurons of a layer relax in parallel); digital FLOPs of the matrix
+        products :math:`B\cdot 2(\sum_\ell n_{\ell-1}n_\ell + (n_L + 1)n_{\mathrm{out}})` (the hidden biases'
+        additions, :math:`B\sum_\ell n_\ell`, are not counted); simulation FLOPs
         :math:`B\cdot 10\,R\,\sum_\ell n_\ell\,(t_f/dt)`.
 
         References
