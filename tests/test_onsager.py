@@ -1,4 +1,4 @@
-"""Tests of thermoref.onsager: Onsager's infinite lattice and Kaufman's finite torus.
+"""Tests of thermoref.ising.onsager: Onsager's infinite lattice and Kaufman's finite torus.
 
 Oracles: exact enumeration of every state of small periodic lattices (energies by an explicit bond sum,
 thermodynamics by thermoref.gibbs), closed-form limits, finite differences of Onsager's energy, and the

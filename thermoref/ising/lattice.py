@@ -224,8 +224,9 @@ def checkerboard_gibbs_reference(spins: ArrayLike, beta: float, n_sweeps: int, *
     .. math:: p_i = \frac{1}{1 + e^{-2\beta(J n_i + h)}}
 
     in float64 at every site, one uniform per site of the whole lattice, and ``np.where`` to write the new spins
-    of that colour. About 270 bytes of temporaries per spin update: the loop is memory-bound.
-    :func:`checkerboard_gibbs` samples the same law several times faster.
+    of that colour: every step touches the whole lattice for half of it updated, so the loop is limited by
+    memory traffic. :func:`checkerboard_gibbs` samples the same law faster (the measured ratios are in
+    ``benchmarks/bench_ising.py``).
 
     References
     ----------
@@ -338,8 +339,9 @@ def checkerboard_gibbs(spins: ArrayLike, beta: float, n_sweeps: int, *, rng, J: 
     :math:`t_k = \mathrm{round}(2^{32} p_k)` up with ``np.take`` and writes ``w < t_k`` straight into the
     sublattice (stored as 0/1 bytes). So :math:`P(\text{up}) = t_k/2^{32}`, within :math:`2^{-32}` of the
     exact heat-bath probability (float32 uniforms would give :math:`2^{-24}`). The only allocation in the
-    loop is the word block that ``random_raw`` returns (it has no ``out=``); raw words are about 1.6 times
-    cheaper than float32 uniforms here.
+    loop is the word block that ``random_raw`` returns (it has no ``out=``). Its speed against the readable
+    sweep, a careful newcomer's sweep and the rate of float32 uniforms is measured in
+    ``benchmarks/bench_ising.py``.
 
     References
     ----------
