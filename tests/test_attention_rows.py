@@ -54,7 +54,7 @@ from thermoref.attention import (
     softmax_attention,
     softmax_jacobian,
 )
-from thermoref.testing import chi_square_test
+from thermoref.testing import chi_square_sample_size, chi_square_test
 
 T, S, D_K, D_V = 5, 6, 4, 3
 DEAD = T - 1  # the inert row: last in row order
@@ -263,31 +263,52 @@ def test_exact_backends_never_draw_a_finite_sentinel(sentinel):
 
 @pytest.mark.parametrize("sentinel", SENTINELS)
 def test_chain_with_sentinels_draws_the_softmax_of_the_other_keys(sentinel):
-    """Chi-square of the last key of 6000 independent chains (30 warm-up steps: the independence sampler's
-    distance to p shrinks by 1 - min_j q_j/p_j <= 0.67 per step, 0.67^30 < 1e-5) against softmax over the keys
-    that are not sentinels, alpha = 1e-3 (expected counts >= 160). Power: the same counts reject the uniform law
-    on those keys, the law of a chain that ignored the logits (accepting every move)."""
+    """Chi-square of the last key of 27,000 independent chains against softmax over the keys that are not
+    sentinels, alpha = 1e-3 (expected counts >= 900).
+
+    Start: uniform among the 5 keys with mass, at total variation 0.40 from p. Warm-up: 40 steps. The uniform
+    proposal is an independence sampler, whose distance to p shrinks at least by 1 - min_j q_j/p_j per step
+    (q = 1/8 the proposal; Mengersen & Tweedie 1996, Ann. Statist. 24, 101): after 41 steps the noncentrality of
+    the start's remnant over all chains, n sum (law - p)^2/p <= n (2 TV)^2 / min p, is below 1e-3, so the
+    false-positive rate stays alpha. Power against a temperature 5 % off: >= 0.99 (n from chi_square_sample_size);
+    the same statistic rejects those chains (run) and the uniform law, that of a chain ignoring the logits."""
     row = np.array([0.3, sentinel, -1.0, sentinel, 2.0, 0.0, sentinel, 1.2])
     ok = row != sentinel
     p = np.zeros(row.size)
     p[ok] = scipy_softmax(row[ok])
-    out = metropolis_keys(np.broadcast_to(row, (6000, row.size)), 1, rng=12, n_warmup=30)
-    counts = np.bincount(out.indices[:, -1], minlength=row.size)
-    assert counts[~ok].sum() == 0
-    assert chi_square_test(counts[ok], p[ok]).passed
-    assert chi_square_test(counts[ok], np.full(ok.sum(), 1 / ok.sum())).reject
+    n, warm = 27_000, 40
+    assert chi_square_sample_size(p[ok], scipy_softmax(1.05 * row[ok])) <= n
+    tv = (1 - (1 / row.size) / p.max()) ** (warm + 1) * 0.5 * np.abs(ok / ok.sum() - p).sum()
+    assert n * (2 * tv) ** 2 / p[ok].min() < 1e-3
+
+    def counts(ell_row):
+        out = metropolis_keys(np.broadcast_to(ell_row, (n, row.size)), 1, rng=12, n_warmup=warm)
+        return np.bincount(out.indices[:, -1], minlength=row.size)
+
+    c = counts(row)
+    assert c[~ok].sum() == 0
+    assert chi_square_test(c[ok], p[ok]).passed
+    hot = np.where(ok, 1.05 * np.where(ok, row, 0.0), sentinel)  # 1.05 * finfo.min would overflow
+    assert chi_square_test(counts(hot)[ok], p[ok]).reject
+    assert chi_square_test(c[ok], np.full(ok.sum(), 1 / ok.sum())).reject
 
 
 @pytest.mark.parametrize("sentinel", SENTINELS)
 def test_a_row_of_equal_sentinels_is_uniform_not_inert(sentinel):
     """Every backend: chi-square of 4000 independent draws (one per row; for the chain, the last step of an
     independent chain per row) against the uniform law on 8 keys, alpha = 1e-3; expected count 500 per key.
-    Power: an inert reading (-1), a point mass or a chain stuck at its start would all fail."""
+    A temperature error cannot change a row of equal logits; the bugs this is sized for are an inert reading (-1,
+    caught before the statistic) and a point mass (NaN weights and an argmax landing on key 0): noncentrality
+    7 n, power 1 (computed below), and the same statistic rejects it (run). A chain starts uniform here, so the
+    law of its start is the null: what the chain test adds is that 100 steps never leave the uniform law."""
     ell = np.full((4000, 8), sentinel)
     for backend in BACKENDS:
         idx = sample_keys(ell, 1, rng=13, backend=backend)[:, -1]
         assert (idx >= 0).all()
         assert chi_square_test(np.bincount(idx, minlength=8), np.full(8, 1 / 8)).passed, backend
+    point = np.eye(8)[0]
+    assert chi_square_sample_size(np.full(8, 1 / 8), point) <= 4000
+    assert chi_square_test(np.bincount(np.zeros(4000, dtype=int), minlength=8), np.full(8, 1 / 8)).reject
     np.testing.assert_array_equal(attention_weights(ell[:2]), np.full((2, 8), 1 / 8))
     stats = head_statistics(ell[:2])
     np.testing.assert_allclose(stats.entropy, np.log(8), rtol=1e-15)

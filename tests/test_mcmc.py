@@ -5,6 +5,9 @@ tau_int = (1 + a) / (1 - a) (exactly 1 for independent draws); the standard erro
 sqrt(tau_int Var(x) / N) asymptotically. Chains start in the stationary law (x_0 ~ N(0, 1/(1-a^2))) so there is
 no burn-in. Statistical comparisons are z-scores against the estimators' own stated (Madras-Sokal) errors, at
 |z| < 3.3 (two-sided alpha = 1e-3 per comparison), plus the window's truncation bias where stated.
+
+split_rhat is tested against reference values computed by an independent implementation (ArviZ, never a
+dependency of thermoref) on fixed seeded arrays, and on its exact limits.
 """
 
 import warnings
@@ -19,6 +22,7 @@ from thermoref.mcmc import (
     integrated_autocorrelation_time,
     integrated_autocorrelation_times,
     mean_and_error,
+    split_rhat,
 )
 
 
@@ -200,3 +204,93 @@ def test_bad_arguments_are_named():
         blocking(x, min_blocks=None)
     with pytest.raises(ValueError, match="^x:"):  # no chain at all
         integrated_autocorrelation_time(np.zeros((10, 0)))
+
+
+# ------------------------------------------------------------------------------------- split, rank-normalized R-hat
+def _rhat_case(name):
+    """The fixed arrays of the reference values, in ArviZ's (chain, draw) layout, and x[0, 0] as a fingerprint."""
+    g = np.random.default_rng
+    if name == "iid":
+        return g(101).standard_normal((4, 200))
+    if name == "shifted":  # chain 1 sits half a standard deviation higher
+        x = g(102).standard_normal((4, 200))
+        x[1] += 0.5
+        return x
+    if name == "scaled":  # chain 2 three times as wide
+        x = g(103).standard_normal((4, 200))
+        x[2] *= 3.0
+        return x
+    if name == "odd":  # 201 draws: the middle one is dropped when splitting
+        return g(104).standard_normal((4, 201))
+    if name == "cauchy":  # no variance: the rank normalization keeps R-hat finite and meaningful
+        return g(105).standard_cauchy((4, 200))
+    if name == "ties":  # five values only: average ranks
+        return g(106).integers(0, 5, (4, 200)).astype(float)
+    if name == "random walk":  # a chain that never mixes
+        return np.cumsum(g(107).standard_normal((4, 200)), axis=1)
+    raise KeyError(name)
+
+
+# (rhat, bulk, tail) by ArviZ 0.23.4 (NumPy 2.4.6, SciPy 1.17.1): az.rhat(x, method=m) for m = "rank" (the max),
+# "z_scale" (bulk) and "folded" (tail), x in (chain, draw) layout; and each array's x[0, 0].
+ARVIZ_RHAT = {
+    "iid": ((1.0076351879716363, 0.9989274521659972, 1.0076351879716363), -0.7901524999630146),
+    "shifted": ((1.0275314249972427, 1.0275314249972427, 0.9984575138089533), 0.6257293982571508),
+    "scaled": ((1.1644167138015722, 0.9957627908661489, 1.1644167138015722), 1.1033480291669078),
+    "odd": ((1.001163046546442, 1.001163046546442, 0.9982485466932715), 0.5621166546881184),
+    "cauchy": ((1.0001853048969898, 1.0001853048969898, 0.998590874036273), -0.05079534241872496),
+    "ties": ((1.0006095701837898, 1.0006095701837898, 1.0005360122116875), 2.0),
+    "random walk": ((1.678136281858037, 1.678136281858037, 1.5034195680355273), 0.379668974885706),
+}
+
+
+@pytest.mark.parametrize("name", list(ARVIZ_RHAT))
+def test_split_rhat_matches_the_reference_implementation(name):
+    """Same arrays, same numbers as ArviZ to rounding (sums in another order: a few ulps, bounded by 1e-13)."""
+    (rhat, bulk, tail), x00 = ARVIZ_RHAT[name]
+    x = _rhat_case(name)
+    assert x[0, 0] == x00  # the seeded array is the one the reference values were computed on
+    r = split_rhat(x.T)  # thermoref's layout: (n_steps, chains)
+    np.testing.assert_allclose([r.rhat, r.bulk, r.tail], [rhat, bulk, tail], rtol=1e-13, atol=0)
+    assert r.rhat == max(r.bulk, r.tail)
+
+
+def test_split_rhat_sees_what_each_half_is_for():
+    """The structure of the reference arrays, read from the values: a location shift shows in the bulk only,
+    a scale difference in the tail only, a chain that never mixes in both (the paper's 1.01 threshold)."""
+    r = {name: split_rhat(_rhat_case(name).T) for name in ARVIZ_RHAT}
+    assert r["shifted"].bulk > 1.01 > r["shifted"].tail
+    assert r["scaled"].tail > 1.1 and r["scaled"].bulk < 1.01
+    assert r["random walk"].bulk > 1.5 and r["random walk"].tail > 1.5
+    # splitting is what catches a drift: one chain that drifts linearly, the others stationary
+    x = np.random.default_rng(5).standard_normal((400, 4))
+    x[:, 0] += np.linspace(-1.5, 1.5, 400)  # its mean over the whole run is still 0
+    assert split_rhat(x).bulk > 1.05
+
+
+def test_split_rhat_is_rank_based_and_laid_out_like_the_module():
+    """Ranks: the bulk value is unchanged, bit for bit, by any increasing map of the draws. Layout: chains on every
+    axis but the first, as in the module's other functions."""
+    x = _rhat_case("shifted").T  # (200, 4)
+    assert split_rhat(np.exp(x)).bulk == split_rhat(x).bulk
+    assert split_rhat(x.reshape(200, 2, 2)) == split_rhat(x)
+    assert split_rhat(np.ldexp(x, 900)) == split_rhat(x)  # halved before folding: no overflow, same ranks
+    y = np.ldexp(x, 1022)  # |y| up to 1.6e308 of both signs: y - median(y) would overflow unhalved
+    assert np.ptp(y / 2) > np.finfo(float).max / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert split_rhat(y) == split_rhat(x)
+
+
+def test_split_rhat_limits_and_bad_input():
+    r = split_rhat(np.full((10, 3), 0.1))  # the same number everywhere: nothing to diagnose, exactly 1
+    assert (r.rhat, r.bulk, r.tail) == (1.0, 1.0, 1.0)
+    stuck = split_rhat(np.repeat([[0.0, 1.0, 2.0]], 10, axis=0))  # every chain constant, at different values
+    assert stuck.bulk == np.inf and stuck.rhat == np.inf
+    assert np.isfinite(split_rhat(np.random.default_rng(0).standard_normal((4, 1))).rhat)  # one chain, split in two
+    with pytest.raises(ValueError, match="^x:"):
+        split_rhat(np.zeros((3, 4)))  # halves of one step have no variance
+    with pytest.raises(ValueError, match="^x:"):
+        split_rhat(np.zeros((10, 0)))
+    with pytest.raises(ValueError, match="^x:"):
+        split_rhat(np.array([[0.0, np.nan]] * 5))

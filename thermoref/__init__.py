@@ -17,7 +17,7 @@ The package reads as the book's table of contents:
 :mod:`thermoref.thermo_mlp`            thermodynamic MLPs and their honest cost model (ch. 5)
 :mod:`thermoref.tempering`             parallel tempering: one engine, one rung convention (ch. 5, 6)
 :mod:`thermoref.ising`                 Ising machines: any graph, the square lattice, exact results (ch. 6)
-:mod:`thermoref.mcmc`                  autocorrelation times and error bars for Markov chains (ch. 6, 7)
+:mod:`thermoref.mcmc`                  autocorrelation times, error bars, split R-hat for Markov chains (ch. 6, 7)
 :mod:`thermoref.attention`             attention as a Gibbs law: exact, sampled, heads, variants (ch. 7)
 :mod:`thermoref.testing`               goodness-of-fit statistics with stated error rates (all chapters)
 =====================================  =================================================================

@@ -56,3 +56,6 @@ spec("thermoref.mcmc.blocking", args=dict(x=X, min_blocks=8))
 spec("thermoref.mcmc.integrated_autocorrelation_time", args=dict(x=X, c=5.0))
 spec("thermoref.mcmc.integrated_autocorrelation_times", args=dict(x=X, axis=0, c=5.0))
 spec("thermoref.mcmc.mean_and_error", args=dict(x=X, c=5.0))
+spec("thermoref.mcmc.SplitRHat", result_type=True)
+# Its one infinite result (split chains each constant but different: W = 0 < B) is not reachable by a bad value.
+spec("thermoref.mcmc.split_rhat", args=dict(x=X))
