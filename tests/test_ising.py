@@ -39,7 +39,7 @@ from thermoref.ising import (
     simulated_annealing,
 )
 from thermoref.tempering import temperature_ladder
-from thermoref.testing import _pool_small_bins, chi_square_test, empirical_law, enumerate_states
+from thermoref.testing import chi_square_power, chi_square_test, empirical_law, enumerate_states
 
 ALPHA = 1e-3
 N = 10
@@ -218,17 +218,6 @@ class ExactChain:
         return p
 
 
-def chi_square_power(p, q, k, alpha):
-    """Probability that ``chi_square_test(counts, p, alpha=alpha)`` rejects k draws from q (rows of p and q
-    are tested together, their statistics and dof adding): noncentral chi-square over the bins the test
-    pools, lambda = k sum (q - p)^2 / p. For q = p it is alpha; for q the exact law of a chain after n steps,
-    the true false-positive rate; for q the law of a buggy chain, the power."""
-    df, lam = 0, 0.0
-    for p_row, q_row in zip(np.atleast_2d(p), np.atleast_2d(q)):
-        eq, ep = _pool_small_bins(k * q_row, k * p_row, 5.0)
-        df, lam = df + ep.size - 1, lam + np.sum((eq - ep) ** 2 / ep)
-    return float(stats.ncx2.sf(stats.chi2.isf(alpha, df), df, lam))
-
 
 def energy_z(E, means, variances):
     """Standardized sum over rows of the mean energies: sum_r (mean(E_r) - U_r) sqrt(k) / sigma_r / sqrt(R),
@@ -294,10 +283,10 @@ def test_samplers_converge_from_all_up_to_the_exact_law(glass, kind, sampler):
     colours = greedy_colouring(J)
     gibbs, law = exact.gibbs(GLASS_BETA), exact.after(sampler, GLASS_BETA, N_SWEEPS, colours)
     null = [exact.mean_and_variance(gibbs)]
-    assert energy_z_power(null, [exact.mean_and_variance(law)], K_CHAINS, ALPHA / 2) < 5.005e-4
-    assert chi_square_power(gibbs, law, K_CHAINS, ALPHA / 2) < 5.005e-4
+    assert energy_z_power(null, [exact.mean_and_variance(law)], K_CHAINS, alpha=ALPHA / 2) < 5.005e-4
+    assert chi_square_power(gibbs, law, K_CHAINS, alpha=ALPHA / 2) < 5.005e-4
     wrong = exact.after(sampler, 1.05 * GLASS_BETA, N_SWEEPS, colours)
-    assert energy_z_power(null, [exact.mean_and_variance(wrong)], K_CHAINS, ALPHA / 2) > 0.999
+    assert energy_z_power(null, [exact.mean_and_variance(wrong)], K_CHAINS, alpha=ALPHA / 2) > 0.999
     s = run_sampler(sampler, model, np.ones((K_CHAINS, N), dtype=np.int8), GLASS_BETA, N_SWEEPS,
                     np.random.default_rng(7))
     z = energy_z(model.energy(s), *null[0])
@@ -316,14 +305,14 @@ def test_power_checks(glass, bug):
     gibbs = exact.gibbs(GLASS_BETA)
     U, V = exact.mean_and_variance(gibbs)
     if bug == "synchronous":
-        assert chi_square_power(gibbs, exact.after("synchronous", beta, N_SWEEPS), K_CHAINS, ALPHA / 2) > 0.999
+        assert chi_square_power(gibbs, exact.after("synchronous", beta, N_SWEEPS), K_CHAINS, alpha=ALPHA / 2) > 0.999
     s = run_sampler(name, model, np.ones((K_CHAINS, N), dtype=np.int8), beta, N_SWEEPS, np.random.default_rng(7))
     rejected_z = abs(energy_z(model.energy(s), U, V)) > stats.norm.isf(ALPHA / 4)
     rejected_chi = chi_square_test(empirical_law(s), gibbs, alpha=ALPHA / 2).reject
     if bug == "synchronous":
         assert rejected_chi
     elif bug == "identity":
-        assert chi_square_power(gibbs, exact.all_up, K_CHAINS, ALPHA / 2) == 1.0
+        assert chi_square_power(gibbs, exact.all_up, K_CHAINS, alpha=ALPHA / 2) == 1.0
         assert rejected_z and rejected_chi
     else:
         assert rejected_z
@@ -341,10 +330,10 @@ def test_block_gibbs_with_one_beta_per_chain(glass):
     gibbs = np.stack([exact.gibbs(b) for b in betas])
     null = [exact.mean_and_variance(g) for g in gibbs]
     laws = np.stack([exact.after("block_gibbs", b, N_SWEEPS, colours) for b in betas])
-    assert energy_z_power(null, [exact.mean_and_variance(q) for q in laws], k, ALPHA / 2) < 5.005e-4
-    assert chi_square_power(gibbs, laws, k, ALPHA / 2) < 5.005e-4
+    assert energy_z_power(null, [exact.mean_and_variance(q) for q in laws], k, alpha=ALPHA / 2) < 5.005e-4
+    assert chi_square_power(gibbs, laws, k, alpha=ALPHA / 2) < 5.005e-4
     wrong = [exact.mean_and_variance(exact.after("block_gibbs", 1.05 * b, N_SWEEPS, colours)) for b in betas]
-    assert energy_z_power(null, wrong, k, ALPHA / 2) > 0.999
+    assert energy_z_power(null, wrong, k, alpha=ALPHA / 2) > 0.999
     start = np.ones((2, k, N), dtype=np.int8)
     for factor, verdict in ((1.0, False), (1.05, True)):
         s = block_gibbs(model, start, factor * betas[:, None], N_SWEEPS, rng=np.random.default_rng(8))  # (2, k, n)
@@ -457,9 +446,9 @@ def test_parallel_tempering_samples_every_rung_of_a_bimodal_law():
     P = oracle.after(betas, rounds)
     laws = np.stack([oracle.spread(oracle.rung(P, r)) for r in range(3)])
     full = np.stack([oracle.spread(g) for g in gibbs])  # (3, 1024)
-    assert energy_z_power(null, moments(P), k, ALPHA / 2) < 5.005e-4
-    assert chi_square_power(full, laws, k, ALPHA / 2) < 5.005e-4
-    assert energy_z_power(null, moments(oracle.after(1.05 * betas, rounds)), k, ALPHA / 2) > 0.999
+    assert energy_z_power(null, moments(P), k, alpha=ALPHA / 2) < 5.005e-4
+    assert chi_square_power(full, laws, k, alpha=ALPHA / 2) < 5.005e-4
+    assert energy_z_power(null, moments(oracle.after(1.05 * betas, rounds)), k, alpha=ALPHA / 2) > 0.999
     start = -np.ones((3, k, n), dtype=np.int8)
     for factor in (1.0, 1.05):
         res = parallel_tempering(model, start, factor * betas, rounds, rng=10, colours=colours)
@@ -469,7 +458,7 @@ def test_parallel_tempering_samples_every_rung_of_a_bimodal_law():
             assert chi_square_test(np.stack([empirical_law(s) for s in res.states]), full, alpha=ALPHA / 2).passed
             assert res.energies.shape == (rounds, 3, k)
     stuck_law = oracle.spread(oracle.rung(oracle.after(betas[-1:], rounds), 0))
-    assert chi_square_power(full[-1], stuck_law, k, ALPHA / 2) > 0.999
+    assert chi_square_power(full[-1], stuck_law, k, alpha=ALPHA / 2) > 0.999
     stuck = block_gibbs(model, start[-1], betas[-1], rounds, rng=11, colours=colours)
     assert chi_square_test(empirical_law(stuck), full[-1], alpha=ALPHA / 2).reject
 

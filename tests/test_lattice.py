@@ -33,7 +33,7 @@ from thermoref.ising.lattice import (
     swendsen_wang,
     wolff,
 )
-from thermoref.testing import _pool_small_bins, chi_square_test, enumerate_states
+from thermoref.testing import chi_square_power, chi_square_test, enumerate_states
 
 ALPHA = 1e-3
 
@@ -66,16 +66,6 @@ def neighbours(Lx, Ly):
     return np.stack([((x - 1) % Lx) * Ly + y, ((x + 1) % Lx) * Ly + y, x * Ly + (y - 1) % Ly,
                      x * Ly + (y + 1) % Ly], 1)
 
-
-def chi_square_power(p, q, k, alpha=ALPHA):
-    """Probability that ``chi_square_test(counts, p, alpha=alpha)`` rejects k draws from the law q.
-
-    Noncentral chi-square over the bins the test pools (bins expecting fewer than 5 under p):
-    lambda = k sum (q - p)^2 / p. For q = p it is alpha; for q the exact law of a chain that has not quite
-    converged it is the test's true false-positive rate; for q the law of a buggy chain it is the power."""
-    eq, ep = _pool_small_bins(k * np.asarray(q), k * np.asarray(p), 5.0)  # the bins chi_square_test uses
-    df = ep.size - 1
-    return float(stats.ncx2.sf(stats.chi2.isf(alpha, df), df, np.sum((eq - ep) ** 2 / ep)))
 
 
 class Statistic:

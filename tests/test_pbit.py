@@ -37,7 +37,7 @@ from thermoref.pbit import (
     sample_pbit_tanh,
     synchronous_stationary_law,
 )
-from thermoref.testing import _pool_small_bins, chi_square_test, empirical_law, enumerate_states
+from thermoref.testing import chi_square_power, chi_square_test, empirical_law, enumerate_states
 
 VALID = [s for s in SCHEDULES if s != "synchronous"]
 SPIN = (-1, 1)
@@ -111,21 +111,6 @@ def law_after(T, start, n_sweeps):
     """Exact law after n_sweeps from the point mass at state index ``start``: e_start T^n."""
     return np.linalg.matrix_power(T, n_sweeps)[start]
 
-
-def chi_square_power(p, q, K, alpha=ALPHA):
-    """Power of chi_square_test of law p (rows (..., n), K draws per row) when the draws follow law q.
-
-    The statistic is then noncentral chi-square with lambda = sum K (q - p)^2 / p over the bins the test pools
-    (bins expecting < 5 merged as chi_square_test merges them), degrees of freedom and lambda adding over rows.
-    """
-    p, q = np.atleast_2d(p), np.atleast_2d(q)
-    lam, dof = 0.0, 0
-    for pr, qr in zip(p.reshape(-1, p.shape[-1]), q.reshape(-1, q.shape[-1])):
-        eq, ep = _pool_small_bins(K * qr, K * pr, 5.0)
-        keep = ep > 0
-        lam += float(np.sum((eq[keep] - ep[keep]) ** 2 / ep[keep]))
-        dof += int(keep.sum()) - 1
-    return float(stats.ncx2.sf(stats.chi2.isf(alpha, dof), dof, lam))
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ import pytest
 from scipy import stats
 
 from thermoref.tempering import PTResult, check_ladder, replica_exchange, temperature_ladder
-from thermoref.testing import _pool_small_bins, chi_square_test
+from thermoref.testing import chi_square_power, chi_square_test
 
 ALPHA = 1e-3
 LEVELS = np.array([0.0, 0.5, 1.5, 3.0])
@@ -116,13 +116,6 @@ def joint_counts(states):
     return np.bincount(idx, minlength=S**R)
 
 
-def chi_square_power(p, q, n, alpha=ALPHA):
-    """Power of chi_square_test (after its pooling of bins expecting < 5) of law p with n draws that follow q:
-    the non-central chi-square law of the statistic, lambda = n sum (q - p)^2 / p over the pooled bins."""
-    eq, ep = _pool_small_bins(n * q, n * p, 5.0)  # the same bins as the test pools
-    df = ep.size - 1
-    return float(stats.ncx2.sf(stats.chi2.isf(alpha, df), df, np.sum((eq - ep) ** 2 / ep)))
-
 
 # ---------------------------------------------------------------- the oracle is right
 def test_oracle_keeps_the_product_law_and_the_flipped_rule_does_not():
@@ -181,11 +174,11 @@ def test_tempering_from_a_wrong_start_converges_to_the_product_law():
     p = product_law()
     law = law_after(N_ROUNDS, start=TOP)
     null = rung_moments(p)
-    assert chi_square_power(p, law, K, ALPHA / 2) < 5.005e-4
-    assert energy_z_power(null, rung_moments(law), K, ALPHA / 2) < 5.005e-4
-    assert chi_square_power(p, law_after(N_ROUNDS, sign=-1.0, start=TOP), K, ALPHA / 2) > 0.999
+    assert chi_square_power(p, law, K, alpha=ALPHA / 2) < 5.005e-4
+    assert energy_z_power(null, rung_moments(law), K, alpha=ALPHA / 2) < 5.005e-4
+    assert chi_square_power(p, law_after(N_ROUNDS, sign=-1.0, start=TOP), K, alpha=ALPHA / 2) > 0.999
     hot = law_after(N_ROUNDS, start=TOP, betas=1.05 * BETAS)
-    assert energy_z_power(null, rung_moments(hot), K, ALPHA / 2) > 0.999
+    assert energy_z_power(null, rung_moments(hot), K, alpha=ALPHA / 2) > 0.999
     res = replica_exchange(np.full((R, K), S - 1.0), BETAS, N_ROUNDS, move=metropolis_move, energy=energy, rng=2)
     assert chi_square_test(joint_counts(res.states), p, alpha=ALPHA / 2).passed
     assert abs(energy_z(res.states, null)) < stats.norm.isf(ALPHA / 4)
@@ -198,7 +191,7 @@ def test_tempering_power_checks(bug):
     p, null = product_law(), rung_moments(product_law())
     start = np.full((R, K), S - 1.0)
     if bug == "identity":
-        assert chi_square_power(p, TOP, K, ALPHA / 2) == 1.0
+        assert chi_square_power(p, TOP, K, alpha=ALPHA / 2) == 1.0
         states = start
     else:
         betas, E = (BETAS, lambda x: -energy(x)) if bug == "sign" else (1.05 * BETAS, energy)

@@ -58,6 +58,7 @@ __all__ = [
     "z_test",
     "z_test_mean",
     "chi_square_sample_size",
+    "chi_square_power",
     "z_sample_size",
     "enumerate_states",
     "state_index",
@@ -547,6 +548,88 @@ def chi_square_sample_size(p: ArrayLike, q: ArrayLike, *, alpha: float = 1e-3, p
         else:
             hi = mid
     return hi
+
+
+def chi_square_power(p: ArrayLike, q: ArrayLike, n: int, *, alpha: float = 1e-3, min_expected: float = 5.0) -> float:
+    r"""Probability that :func:`chi_square_test` of law ``p`` rejects ``n`` draws per row that follow law ``q``.
+
+    Parameters
+    ----------
+    p : array_like of shape (..., m)
+        The law under test (the null), each row summing to 1; rows are tested together, as
+        :func:`chi_square_test` tests them.
+    q : array_like of shape (..., m)
+        The law the draws follow, broadcastable to ``p``, with no mass where ``p`` has none.
+    n : int
+        Draws per row.
+    alpha : float
+        Level of the test, in (0, 1).
+    min_expected : float
+        The pooling threshold of :func:`chi_square_test` (bins expecting fewer than this under ``p`` merged).
+
+    Returns
+    -------
+    float
+        The rejection probability: ``alpha`` for ``q = p``; the test's true false-positive rate when ``q`` is
+        the exact law of a sampler that has not quite converged; its power when ``q`` is the law of a bug.
+
+    Notes
+    -----
+    Each row's bins are pooled exactly as :func:`chi_square_test` pools them under ``p``; over the pooled bins
+    the statistic follows the noncentral chi-square law with
+
+    .. math:: \lambda = n \sum_{\text{rows}} \sum_{\text{bins}} \frac{(q_b - p_b)^2}{p_b}
+
+    and degrees of freedom summed over rows (bins minus one each), and the power is
+    :math:`P(\chi'^2_{\nu}(\lambda) > \chi^2_{\nu, 1-\alpha})`. Unlike :func:`chi_square_sample_size` it
+    accounts for the pooling, so it is the power of the test as it runs.
+
+    References
+    ----------
+    Cochran, W. G. (1952) "The chi-square test of goodness of fit", Ann. Math. Stat. 23, 315–345;
+    Cohen, J. (1988) *Statistical Power Analysis for the Behavioral Sciences*, 2nd ed., Erlbaum, ch. 7.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thermoref import softmax
+    >>> from thermoref.testing import chi_square_power
+    >>> logits = np.linspace(0, 3, 10)
+    >>> print(round(chi_square_power(softmax(logits), softmax(logits), 1000), 6))
+    0.001
+    >>> print(round(chi_square_power(softmax(logits), softmax(1.05 * logits), 35_622), 3))
+    0.99
+    """
+    alpha = check_probability(alpha, "alpha", open_interval=True)
+    min_expected = check_real(min_expected, "min_expected", positive=True)
+    p = _law_rows(p, "p")
+    q = _law_rows(q, "q")
+    try:
+        p, q = np.broadcast_arrays(p, q)
+    except ValueError:
+        raise ValueError(f"q: shape {q.shape} does not broadcast to p's shape {p.shape}") from None
+    if ((p == 0) & (q > 0)).any():
+        raise ValueError("q: puts mass where p has none; a single draw there is rejected outright (no chi-square power)")
+    n = check_positive_int(n, "n")
+    rows_p, rows_q = p.reshape(-1, p.shape[-1]), q.reshape(-1, q.shape[-1])
+    if rows_p.shape[0] == 0:
+        raise ValueError(f"p: no rows to test, shape {p.shape}")
+    if int(np.sum(np.count_nonzero(rows_p > 0, axis=1) - 1)) < 1:
+        raise ValueError("p: a single category with mass per row leaves no degree of freedom")
+    lam, dof = 0.0, 0
+    for p_row, q_row in zip(rows_p, rows_q):  # the test's own pooling, row by row
+        with np.errstate(over="ignore"):
+            eq, ep = _pool_small_bins(float(n) * q_row, float(n) * p_row, min_expected)  # (bins,) under q and p
+            keep = ep > 0
+            lam += float(np.sum((eq[keep] - ep[keep]) ** 2 / ep[keep]))
+        dof += int(np.count_nonzero(keep)) - 1
+    if dof < 1:
+        raise ValueError(f"min_expected: {min_expected!r} pools every bin of {n} draws into one (no degree of "
+                         "freedom left); lower it or draw more")
+    crit = stats.chi2.isf(alpha, dof)
+    if not lam < 1e8 + 100.0 * (dof + crit):  # the statistic's mean dof + lam is then far beyond crit
+        return 1.0
+    return float(stats.ncx2.sf(crit, dof, lam))
 
 
 def _normal_isf_half(alpha: float) -> float:

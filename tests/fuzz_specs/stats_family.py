@@ -44,6 +44,8 @@ spec("thermoref.testing.z_test_mean",
      args=dict(samples=np.array([0.1, -0.3, 0.2, 0.5]), mean=0.0, variance=1.0, alpha=1e-3), allow_inf=True)
 spec("thermoref.testing.chi_square_sample_size", args=dict(p=P3, q=Q3, alpha=1e-3, power=0.99),
      blame={"p": ("q",), "q": ("p",)})
+spec("thermoref.testing.chi_square_power", args=dict(p=P3, q=Q3, n=500, alpha=1e-3, min_expected=5.0),
+     blame={"p": ("q",), "q": ("p",)})
 spec("thermoref.testing.z_sample_size", args=dict(delta=0.05, sigma=1.0, alpha=1e-3, power=0.99))
 spec("thermoref.testing.enumerate_states", args=dict(n=3, values=(-1, 1)),
      extra={"values": [("non-integer values", (0.5, 1)), ("equal values", (1, 1)), ("out of int8", (0, 300))]})
