@@ -243,14 +243,20 @@ def _moments(x0: np.ndarray, s: np.ndarray, A: np.ndarray, b: np.ndarray, D: np.
     return out
 
 
+def _noise_buffer(x0: np.ndarray, b: np.ndarray, m: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple]:
+    """The (m, *state) path buffer filled with standard normal noise, transformed in place by the caller."""
+    state = np.broadcast_shapes(x0.shape, b.shape)
+    check_allocation((m,) + state, "ts")
+    out = np.empty((m,) + state)  # (m, *state)
+    rng.standard_normal(out=out)
+    return out, state
+
+
 def _series_trajectory(A: np.ndarray, D: np.ndarray, x0: np.ndarray, b: np.ndarray, s: np.ndarray,
                        rng: np.random.Generator) -> np.ndarray:
     """The fallback: one series-plus-doubling transition per distinct step, applied in the original coordinates."""
     m = s.size
-    state = np.broadcast_shapes(x0.shape, b.shape)
-    check_allocation((m,) + state, "ts")
-    out = np.empty((m,) + state)  # (m, *state)
-    rng.standard_normal(out=out)  # noise first, transformed in place below
+    out, state = _noise_buffer(x0, b, m, rng)  # (m, *state)
     steps = np.diff(s, prepend=0.0)
     h, inverse, _ = _group_steps(steps, float(s[-1]))
     n = A.shape[0]
@@ -277,10 +283,7 @@ def _elementwise_trajectory(A: np.ndarray, D: np.ndarray, x0: np.ndarray, b: np.
                             rng: np.random.Generator) -> np.ndarray:
     """Scalar or diagonal drift with scalar or diagonal noise: O(n) per step, never an (n, n) matrix."""
     m = s.size
-    state = np.broadcast_shapes(x0.shape, b.shape)
-    check_allocation((m,) + state, "ts")
-    out = np.empty((m,) + state)  # (m, *state)
-    rng.standard_normal(out=out)  # noise first, transformed in place below
+    out, state = _noise_buffer(x0, b, m, rng)  # (m, *state)
     x = np.broadcast_to(x0, out.shape[1:])
     steps = np.diff(s, prepend=0.0)  # (m,)
     key = np.rint(steps / max(s[-1], np.finfo(float).tiny) * 2.0**40)
