@@ -19,11 +19,12 @@ The package reads as the book's table of contents:
 :mod:`thermoref.ising`                 Ising machines: any graph, the square lattice, exact results (ch. 6)
 :mod:`thermoref.mcmc`                  autocorrelation times, error bars, split R-hat for Markov chains (ch. 6, 7)
 :mod:`thermoref.attention`             attention as a Gibbs law: exact, sampled, heads, variants (ch. 7)
+:mod:`thermoref.transformer`           a tiny decoder-only transformer, trained here, run with sampled attention (ch. 8)
 :mod:`thermoref.testing`               goodness-of-fit statistics with stated error rates (all chapters)
 =====================================  =================================================================
 
-Room is left for what comes next: ``thermoref.transformer`` (ch. 8), ``thermoref.backend`` (ch. 9),
-``thermoref.decoding`` (ch. 10), ``thermoref.pretrained`` (ch. 11).
+Room is left for what comes next: ``thermoref.backend`` (ch. 9), ``thermoref.decoding`` (ch. 10),
+``thermoref.pretrained`` (ch. 11).
 
 Naming table
 ------------
@@ -51,6 +52,9 @@ name                      meaning
 ``penalty``               a ridge penalty
 ``tau0, dt, t_f``         device time constant, time step, observation time (physical time)
 ``alpha``                 a test's false-positive rate; in attention, the weight of the sampled part
+``params``, ``config``    a model's flat mapping of named arrays and its frozen shape (transformer)
+``seam``                  how a model's heads compute attention weights (exact, sampled, blend)
+``b1``, ``b2``            AdamW's moment decay rates (never ``beta``, which is an inverse temperature)
 ========================  ========================================================================
 
 The device integrates in dimensionless time :math:`s = t/\tau_0`.
@@ -93,6 +97,7 @@ from . import (
     tempering,
     testing,
     thermo_mlp,
+    transformer,
 )
 from ._validation import MAX_BYTES, MAX_WORK
 from .attention import (
@@ -144,7 +149,7 @@ __version__ = "0.1.0"
 __all__ = [
     # modules
     "attention", "empirical", "estimators", "gibbs", "ising", "langevin", "mcmc", "mixture", "ou", "ou_linalg",
-    "pbit", "sampling", "spectra", "tempering", "testing", "thermo_mlp",
+    "pbit", "sampling", "spectra", "tempering", "testing", "thermo_mlp", "transformer",
     # limits
     "MAX_BYTES", "MAX_WORK",
     # the Gibbs law (gibbs)

@@ -1,0 +1,21 @@
+r"""A tiny decoder-only transformer in NumPy, trained here and run thermodynamically (chapter 8).
+
+References: Vaswani, A. et al. (2017) "Attention is all you need", NeurIPS 30; Radford, A. et al. (2019)
+"Language models are unsupervised multitask learners".
+"""
+
+from . import config, inference, model, optim, seam, tasks
+from .config import TransformerConfig, check_params, init_params, param_shapes
+from .model import AttentionTrace, check_tokens, cross_entropy, forward, loss_and_grad
+from .inference import KVCache, generate
+from .optim import AdamW, clip_grad_norm
+from .seam import AttentionSeam
+from .tasks import TASKS, Batch, Task, accuracy, get_task, make_batch, task_seeds
+
+__all__ = [
+    "config", "inference", "model", "optim", "seam", "tasks",
+    "TransformerConfig", "param_shapes", "init_params", "check_params",
+    "AttentionSeam", "AttentionTrace", "forward", "cross_entropy", "loss_and_grad", "check_tokens",
+    "KVCache", "generate", "AdamW", "clip_grad_norm",
+    "TASKS", "Task", "Batch", "get_task", "make_batch", "accuracy", "task_seeds",
+]
