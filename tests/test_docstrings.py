@@ -60,6 +60,9 @@ API_PAGES = ROOT / "book" / "api"
 # Reviewed allowlists (canonical names; one-line reason each)
 # ----------------------------------------------------------------------------------------------------------
 NO_EQUATION: dict[str, str] = {
+    # thermoref.transformer: validators
+    "thermoref.transformer.check_params": "validates a parameter mapping against a config and returns it",
+    "thermoref.transformer.check_tokens": "validates token ids and returns them as a (B, T) int64 array",
     # Result containers: the equation of what they hold is in the function that computes it.
     "thermoref.attention.ChainSamples": "container returned by metropolis_keys, which has the equations",
     "thermoref.attention.HeadStatistics": "container returned by head_statistics, which defines each statistic",
@@ -96,6 +99,10 @@ NO_EQUATION: dict[str, str] = {
 }
 
 NO_REFERENCE: dict[str, str] = {
+    # thermoref.transformer
+    "thermoref.transformer.AttentionTrace": "container returned by forward, which cites the attention formula",
+    "thermoref.transformer.AttentionSeam.head_alpha": "places the blend weights; the blend is cited in AttentionSeam",
+    "thermoref.transformer.Task.decode": "a table lookup of display symbols",
     # thermoref.gibbs: definitions around the Gibbs law (the law itself is cited in softmax and boltzmann)
     "thermoref.gibbs.logsumexp": "the max-shift identity",
     "thermoref.gibbs.log_softmax": "the logarithm of softmax",

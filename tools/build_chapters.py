@@ -22,10 +22,16 @@ the Markdown view is a scratch file, never committed.
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import sys
 
 import nbformat
+
+# One BLAS thread per kernel, as the test suite's root conftest.py sets: the models are small, so threads cost
+# more than they give, and stored outputs must not depend on the thread count.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -58,11 +58,8 @@ class TransformerConfig:
     vocab_size, context, d_model, n_heads, n_layers, mlp_ratio : int
         As given.
     ln_eps : float
-        As given.
-    head_dim : int
-        :math:`d_h = D/H`.
-    n_params : int
-        Number of scalar parameters.
+        As given. The properties ``head_dim`` (:math:`d_h = D/H`) and ``n_params`` (the number of scalar
+        parameters) are derived from them.
 
     Notes
     -----
@@ -98,14 +95,24 @@ class TransformerConfig:
             raise TypeError(f"ln_eps: expected a real number, got {type(eps).__name__}")
         if not (0.0 < float(eps) < np.inf):
             raise ValueError(f"ln_eps: must be positive and finite, got {eps!r}")
-        check_allocation((self.n_params,), "d_model")
+        # Sizes before any loop over layers, each named after the field that makes it large (a matrix of
+        # each kind, then one block per layer, then the whole model).
+        V, T, D, L, r = self.vocab_size, self.context, self.d_model, self.n_layers, self.mlp_ratio
+        check_allocation((D, D), "d_model")
+        check_allocation((r * D, D), "mlp_ratio")
+        check_allocation((V, D), "vocab_size")
+        check_allocation((T, D), "context")
+        check_allocation((L, (4 + 2 * r) * D * D + (9 + r) * D), "n_layers")
+        check_allocation(((V + T) * D + L * ((4 + 2 * r) * D * D + (9 + r) * D) + 2 * D,), "d_model")
 
     @property
     def head_dim(self) -> int:
+        """Width :math:`d_h = D/H` of each attention head."""
         return self.d_model // self.n_heads
 
     @property
     def n_params(self) -> int:
+        """Number of scalar parameters (the sum of the sizes of :func:`param_shapes`)."""
         return sum(int(np.prod(s)) for s in param_shapes(self).values())
 
 
@@ -130,6 +137,11 @@ def param_shapes(config: TransformerConfig) -> dict[str, tuple[int, ...]]:
     Notes
     -----
     Every matrix acts on row vectors, :math:`y = xW + b`, as in the forward pass.
+
+    References
+    ----------
+    Radford, A. et al. (2019) "Language models are unsupervised multitask learners", OpenAI technical report
+    (GPT-2's layout: pre-norm blocks, a final LayerNorm, the output head tied to the token embedding).
 
     Examples
     --------
@@ -170,7 +182,7 @@ def init_params(config: TransformerConfig, *, rng: np.random.Generator | int,
 
     Returns
     -------
-    dict of str to ndarray
+    dict of str to ndarray, each of the shape given by param_shapes
         Every parameter of :func:`param_shapes`, in its order.
 
     Notes
@@ -223,7 +235,7 @@ def check_params(params: Mapping[str, object], config: TransformerConfig,
 
     Parameters
     ----------
-    params : mapping of str to array_like
+    params : mapping of str to array_like, each of the shape given by param_shapes
         Candidate parameters.
     config : TransformerConfig
         The model's shape.
@@ -232,7 +244,7 @@ def check_params(params: Mapping[str, object], config: TransformerConfig,
 
     Returns
     -------
-    dict of str to ndarray
+    dict of str to ndarray, each of the shape given by param_shapes
         The arrays (not copied when already arrays of float32 or float64), in :func:`param_shapes` order.
 
     Notes

@@ -20,8 +20,8 @@ from numpy.typing import ArrayLike
 
 from .._validation import as_rng, check_allocation, check_bool, check_positive_int, check_real
 from ..sampling import sample_categorical
-from .config import TransformerConfig
-from .model import _check_call, _forward
+from .config import TransformerConfig, _check_dtype
+from .model import _check_call, _check_overflow, _forward
 from .seam import AttentionSeam
 
 __all__ = ["KVCache", "generate"]
@@ -51,6 +51,10 @@ class KVCache:
     -----
     In a causal transformer the key :math:`k_t = \mathrm{LN}(x_t)W_k + b_k` of position :math:`t` depends on
     tokens :math:`\le t` only, so it never changes once computed. Memory: :math:`2LBHT_{\max}d_h` numbers.
+
+    References
+    ----------
+    Pope, R. et al. (2022) "Efficiently scaling transformer inference", arXiv:2211.05102.
 
     Examples
     --------
@@ -92,9 +96,7 @@ class KVCache:
         if not isinstance(config, TransformerConfig):
             raise TypeError(f"config: expected a TransformerConfig, got {type(config).__name__}")
         batch = check_positive_int(batch, "batch")
-        dt = np.dtype(dtype)
-        if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
-            raise ValueError(f"dtype: expected float64 or float32, got {dt}")
+        dt = _check_dtype(dtype)
         shape = (config.n_layers, batch, config.n_heads, config.context, config.head_dim)
         check_allocation((2,) + shape, "batch", dt.itemsize)
         return cls(np.zeros(shape, dtype=dt), np.zeros(shape, dtype=dt), 0)
@@ -115,7 +117,7 @@ def generate(
 
     Parameters
     ----------
-    params : mapping of str to ndarray
+    params : mapping of str to ndarray, each of the shape given by param_shapes
         Parameters named as in :func:`thermoref.transformer.param_shapes`.
     prompt : array_like of int, shape (T0,) or (B, T0)
         Prompt token ids, :math:`T_0\ge1`.
@@ -162,7 +164,7 @@ def generate(
     n_new = check_positive_int(n_new, "n_new", minimum=0)
     kT = check_real(temperature, "temperature", nonnegative=True)
     return_logits = check_bool(return_logits, "return_logits")
-    params, tokens, rng = _check_call(params, prompt, config, seam, rng, None)
+    params, tokens, rng = _check_call(params, prompt, config, seam, rng, None, tokens_name="prompt")
     if kT > 0:
         if rng is None:
             raise TypeError("rng: sampling at temperature > 0 needs an rng (a numpy.random.Generator or an int seed)")
@@ -177,7 +179,9 @@ def generate(
     cache = KVCache.empty(config, B, params["wte"].dtype)
     step_tokens, start = tokens, 0
     for s in range(n_new):  # generation is sequential: token s + 1 depends on token s
-        logits, _, _ = _forward(params, step_tokens, config, seam, rng, None, keep=False, kv=cache, start=start)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, with its cause
+            logits, _, _ = _forward(params, step_tokens, config, seam, rng, None, keep=False, kv=cache, start=start)
+        _check_overflow(logits)
         start += step_tokens.shape[1]
         cache.length = start
         last = logits[:, -1]  # (B, V)

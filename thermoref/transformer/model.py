@@ -16,6 +16,8 @@ linear units (GELUs)", arXiv:1606.08415.
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -23,7 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
-from .._validation import as_rng, check_bool, check_callable
+from .._validation import as_rng, check_allocation, check_bool, check_callable, check_returned
 from .config import TransformerConfig, check_params
 from .seam import AttentionSeam, _head_weights
 
@@ -93,6 +95,8 @@ def check_tokens(tokens: ArrayLike, config: TransformerConfig, name: str = "toke
     >>> check_tokens([1, 2], cfg).tolist()
     [[1, 2]]
     """
+    if not isinstance(config, TransformerConfig):
+        raise TypeError(f"config: expected a TransformerConfig, got {type(config).__name__}")
     if isinstance(tokens, (str, bytes)) or tokens is None:
         raise TypeError(f"{name}: expected an array of integer token ids, got {type(tokens).__name__}")
     arr = np.asarray(tokens)
@@ -163,7 +167,7 @@ def _merge_heads(x: np.ndarray) -> np.ndarray:
 
 def _causal_logits(q: np.ndarray, k: np.ndarray) -> np.ndarray:
     T, S = q.shape[-2], k.shape[-2]
-    ell = (q @ np.swapaxes(k, -1, -2)) / np.sqrt(q.shape[-1])  # (B, H, T, S)
+    ell = (q @ np.swapaxes(k, -1, -2)) / math.sqrt(q.shape[-1])  # (B, H, T, S); a Python float keeps float32
     future = np.arange(S)[None, :] > np.arange(S - T, S)[:, None]  # (T, S): key after the query
     ell[..., future] = -np.inf
     return ell
@@ -203,9 +207,11 @@ def _forward(params, tokens, config, seam, rng, ffn, keep: bool, kv=None, start:
         x_mid = x + y @ params[p_ + "attn.w_out"] + params[p_ + "attn.b_out"]  # (B, T, D)
         u2, ln2 = _layer_norm(x_mid, params[p_ + "ln_2.g"], params[p_ + "ln_2.b"], eps)  # (B, T, D)
         if ffn is not None and layer in ffn:
-            mlp_out = np.asarray(ffn[layer](u2), dtype=x.dtype)  # (B, T, D): a replacement MLP
+            _check_overflow(u2)  # the user's function gets finite input, or the parameters are blamed
+            mlp_out = check_returned(ffn[layer](u2), "ffn")  # (B, T, D): a replacement MLP, real and not NaN
             if mlp_out.shape != u2.shape or not np.isfinite(mlp_out).all():
                 raise ValueError(f"ffn: layer {layer}'s function must return finite values of shape {u2.shape}")
+            mlp_out = mlp_out.astype(x.dtype, copy=False)
             a = hidden = cdf = None
         else:
             a = u2 @ params[p_ + "mlp.w_in"]  # (B, T, rD)
@@ -221,26 +227,39 @@ def _forward(params, tokens, config, seam, rng, ffn, keep: bool, kv=None, start:
     return logits, (caches, lnf, z), trace
 
 
-def _check_call(params, tokens, config, seam, rng, ffn):
+def _check_call(params, tokens, config, seam, rng, ffn, tokens_name="tokens"):
     if not isinstance(config, TransformerConfig):
         raise TypeError(f"config: expected a TransformerConfig, got {type(config).__name__}")
     params = check_params(params, config)
-    tokens = check_tokens(tokens, config)
+    tokens = check_tokens(tokens, config, tokens_name)
     if seam is not None and not isinstance(seam, AttentionSeam):
         raise TypeError(f"seam: expected an AttentionSeam or None, got {type(seam).__name__}")
-    sampling = seam is not None and bool((seam.head_alpha(config.n_layers, config.n_heads) > 0).any())
+    sampling = False
+    if seam is not None:
+        try:
+            sampling = bool((seam.head_alpha(config.n_layers, config.n_heads) > 0).any())
+        except ValueError as exc:  # the seam's layers, heads or alpha do not fit this model
+            raise ValueError(f"seam: {exc}") from None
     if sampling:
         if rng is None:
             raise TypeError("rng: a sampled seam needs an rng (a numpy.random.Generator or an int seed)")
         rng = as_rng(rng)
+        # the draws of one layer: (B, H, T, K) keys, and as many uniforms or chain states
+        check_allocation(tokens.shape[:1] + (config.n_heads, tokens.shape[1], seam.n_samples), "seam")
     if ffn is not None:
         if not isinstance(ffn, Mapping):
             raise TypeError(f"ffn: expected a mapping of layer index to callable, got {type(ffn).__name__}")
         for layer, f in ffn.items():
-            if not isinstance(layer, int) or not 0 <= layer < config.n_layers:
+            if isinstance(layer, bool) or not isinstance(layer, numbers.Integral) or not 0 <= layer < config.n_layers:
                 raise ValueError(f"ffn: key {layer!r} is not a layer index in [0, {config.n_layers})")
             check_callable(f, "ffn")
     return params, tokens, rng
+
+
+def _check_overflow(*arrays: np.ndarray) -> None:
+    """Refuse a pass whose result overflowed (finite parameters too large for the floating type)."""
+    if not all(np.isfinite(a).all() for a in arrays):
+        raise ValueError("params: the pass overflowed the floating-point range (parameters too large)")
 
 
 def forward(
@@ -257,7 +276,7 @@ def forward(
 
     Parameters
     ----------
-    params : mapping of str to ndarray
+    params : mapping of str to ndarray, each of the shape given by param_shapes
         Parameters named as in :func:`thermoref.transformer.param_shapes`.
     tokens : array_like of int, shape (T,) or (B, T)
         Token ids in ``[0, vocab_size)``, :math:`T \le` ``context``.
@@ -307,7 +326,9 @@ def forward(
     """
     return_attention = check_bool(return_attention, "return_attention")
     params, tokens, rng = _check_call(params, tokens, config, seam, rng, ffn)
-    logits, _, trace = _forward(params, tokens, config, seam, rng, ffn, keep=False)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, with its cause
+        logits, _, trace = _forward(params, tokens, config, seam, rng, ffn, keep=False)
+    _check_overflow(logits)
     if not return_attention:
         return logits
     ell, w, v = (np.stack(parts) for parts in zip(*trace))  # (L, B, H, T, T) x2, (L, B, H, T, d_h)
@@ -366,6 +387,11 @@ def cross_entropy(logits: ArrayLike, targets: ArrayLike, mask: ArrayLike | None 
     :math:`-\log\mathrm{softmax}(\ell)_y = \log Z - \ell_y` with :math:`Z = \sum_v e^{\ell_v}`: the free energy
     of the logits' Gibbs law minus the target's negative energy. Uniform logits give :math:`\ln V`.
 
+    References
+    ----------
+    Goodfellow, I., Bengio, Y. & Courville, A. (2016) *Deep Learning*, MIT Press, §6.2.2.3 (softmax units and
+    the negative log-likelihood).
+
     Examples
     --------
     >>> import numpy as np
@@ -396,7 +422,7 @@ def loss_and_grad(
 
     Parameters
     ----------
-    params : mapping of str to ndarray
+    params : mapping of str to ndarray, each of the shape given by param_shapes
         Parameters named as in :func:`thermoref.transformer.param_shapes`.
     tokens : array_like of int, shape (B, T)
         Input ids.
@@ -415,7 +441,7 @@ def loss_and_grad(
     -------
     loss : float
         :func:`cross_entropy` of the forward logits.
-    grads : dict of str to ndarray
+    grads : dict of str to ndarray, each of the shape given by param_shapes
         :math:`\partial\,\mathrm{loss}/\partial\theta` for every parameter, same names, shapes and dtype.
 
     Notes
@@ -442,8 +468,16 @@ def loss_and_grad(
     1.588 1.609 (5, 8)
     """
     params, tokens, rng = _check_call(params, tokens, config, seam, rng, None)
+    t, m = _targets_and_mask(targets, mask, tokens.shape + (config.vocab_size,))
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, with its cause
+        loss, grads = _loss_and_grad(params, tokens, t, m, config, seam, rng)
+    _check_overflow(np.array(loss), *grads.values())
+    return loss, grads
+
+
+def _loss_and_grad(params, tokens, t, m, config, seam, rng):
+    """The forward and backward pass on validated input (``t``, ``m``: targets and mask)."""
     logits, (caches, lnf, z), _ = _forward(params, tokens, config, seam, rng, None, keep=True)
-    t, m = _targets_and_mask(targets, mask, logits.shape)
     logp = _log_law(logits)  # (B, T, V)
     n = int(m.sum())
     loss = float(-np.take_along_axis(logp, t[..., None], axis=-1)[..., 0][m].sum() / n)
@@ -474,7 +508,7 @@ def loss_and_grad(
         dv = np.swapaxes(w, -1, -2) @ do  # (B, H, T, d_h)
         dw = do @ np.swapaxes(v, -1, -2)  # (B, H, T, T)
         dell = p * (dw - (dw * p).sum(axis=-1, keepdims=True))  # (B, H, T, T): masked keys have p = 0
-        scale = 1.0 / np.sqrt(q.shape[-1])
+        scale = 1.0 / math.sqrt(q.shape[-1])  # a Python float keeps float32
         dq = (dell @ k) * scale  # (B, H, T, d_h)
         dk = (np.swapaxes(dell, -1, -2) @ q) * scale  # (B, H, T, d_h)
         dqkv = np.concatenate([_merge_heads(g) for g in (dq, dk, dv)], axis=-1)  # (B, T, 3D)

@@ -7,6 +7,7 @@ Bengio, Y. (2013) "On the difficulty of training recurrent neural networks", ICM
 
 from __future__ import annotations
 
+import math
 from typing import Mapping
 
 import numpy as np
@@ -35,21 +36,26 @@ def clip_grad_norm(grads: Mapping[str, np.ndarray], max_norm: float) -> tuple[di
 
     Parameters
     ----------
-    grads : mapping of str to ndarray
+    grads : mapping of str to ndarray of any shape
         Gradient of every parameter.
     max_norm : float
         The largest allowed global norm, :math:`> 0`.
 
     Returns
     -------
-    clipped : dict of str to ndarray
+    clipped : dict of str to ndarray of the same shapes as grads
         :math:`g\cdot\min(1, c/\|g\|)` (new arrays; the input is not modified).
     norm : float
         The global norm :math:`\|g\| = (\sum_i \|g_i\|^2)^{1/2}` before clipping.
 
     Notes
     -----
-    Clipping by the global norm keeps the update's direction and bounds its length.
+    With :math:`c` = ``max_norm`` and the global norm taken over every block,
+
+    .. math:: g_i \leftarrow g_i\,\min\!\left(1, \frac{c}{\|g\|}\right), \qquad
+              \|g\| = \Big(\sum_i \|g_i\|_2^2\Big)^{1/2}:
+
+    clipping by the global norm keeps the update's direction and bounds its length.
 
     References
     ----------
@@ -65,7 +71,12 @@ def clip_grad_norm(grads: Mapping[str, np.ndarray], max_norm: float) -> tuple[di
     """
     grads = _check_grads(grads)
     max_norm = check_real(max_norm, "max_norm", positive=True)
-    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))  # a loop over parameter blocks
+    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))  # a loop over parameter blocks
+    top = max((float(np.max(np.abs(g))) for g in grads.values() if g.size), default=0.0)
+    if top > 0 and not 0 < norm < math.inf:  # the squares over- or underflowed: the same norm, scaled by top
+        norm = top * math.sqrt(sum(float(np.vdot(g / top, g / top)) for g in grads.values()))
+        if norm == math.inf:
+            raise ValueError("grads: their global norm exceeds the floating-point range")
     scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
     return {k: g * scale for k, g in grads.items()}, norm
 
@@ -75,7 +86,7 @@ class AdamW:
 
     Parameters
     ----------
-    params : mapping of str to ndarray
+    params : mapping of str to ndarray of any shape
         The parameters the optimizer will update (their names and shapes fix its state).
     lr : float
         Learning rate :math:`\eta > 0`.
@@ -93,7 +104,7 @@ class AdamW:
         As given.
     step_count : int
         Updates applied so far.
-    m, v : dict of str to ndarray
+    m, v : dict of str to ndarray of the same shapes as params
         First and second moment estimates.
 
     Notes
@@ -138,9 +149,9 @@ class AdamW:
 
         Parameters
         ----------
-        params : dict of str to ndarray
+        params : dict of str to ndarray, each of the shape given at construction
             The parameters, updated in place (same names and shapes as at construction).
-        grads : mapping of str to ndarray
+        grads : mapping of str to ndarray of the same shapes as params
             Their gradients.
         lr : float, optional
             Learning rate for this step (a schedule); default ``self.lr``.
@@ -150,6 +161,19 @@ class AdamW:
         None
             ``params`` and the moment estimates are updated in place.
 
+        Notes
+        -----
+        Step :math:`t` = ``step_count`` (after the increment) applies the class's update to every block,
+
+        .. math:: \theta \leftarrow \theta - \eta\left(\frac{m_t/(1-b_1^t)}{\sqrt{v_t/(1-b_2^t)}+\epsilon}
+                  + \lambda\theta\,[\theta \text{ a matrix}]\right),
+
+        with the decay term evaluated before the Adam term (both from the same :math:`\theta`).
+
+        References
+        ----------
+        Loshchilov, I. & Hutter, F. (2019) "Decoupled weight decay regularization", ICLR.
+
         Examples
         --------
         >>> import numpy as np
@@ -158,15 +182,25 @@ class AdamW:
         >>> opt.step(params, {"b": np.array([1.0, -1.0])}); opt.step_count
         1
         """
-        grads = _check_grads(grads)
         if not isinstance(params, dict):
             raise TypeError(f"params: expected a dict of arrays (updated in place), got {type(params).__name__}")
-        if set(params) != set(self.m) or set(grads) != set(self.m):
-            raise ValueError("params: names differ from those the optimizer was built with"
-                             if set(params) != set(self.m) else "grads: names differ from the parameters'")
-        for k in self.m:
-            if np.shape(params[k]) != self.m[k].shape or grads[k].shape != self.m[k].shape:
+        checked = _check_grads(params, "params")
+        grads = _check_grads(grads)
+        if set(params) != set(self.m):
+            raise ValueError("params: names differ from those the optimizer was built with")
+        if set(grads) != set(self.m):
+            raise ValueError("grads: names differ from the parameters'")
+        for k in self.m:  # everything is checked before anything is updated
+            if not isinstance(params[k], np.ndarray) or checked[k].shape != self.m[k].shape:
+                raise ValueError(f"params: {k!r} must be an array of shape {self.m[k].shape} (updated in place), "
+                                 f"got {type(params[k]).__name__} of shape {np.shape(params[k])}")
+            if grads[k].shape != self.m[k].shape:
                 raise ValueError(f"grads: {k!r} has shape {grads[k].shape}, expected {self.m[k].shape}")
+            # g**2 enters the second moment in the dtypes of g and of the moment: it must not overflow either
+            limit = math.sqrt(min(np.finfo(grads[k].dtype).max, np.finfo(self.v[k].dtype).max)) / 16
+            if grads[k].size and np.max(np.abs(grads[k])) > limit:
+                raise ValueError(f"grads: {k!r} has entries beyond {limit:.3g} in magnitude, whose squares overflow "
+                                 "the second moment (clip the gradients first)")
         lr = self.lr if lr is None else check_real(lr, "lr", positive=True)
         self.step_count += 1
         c1 = 1.0 - self.b1 ** self.step_count

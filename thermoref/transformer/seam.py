@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_positive_int
+from .._validation import check_allocation, check_positive_int
 from ..attention.chain import metropolis_keys
 from ..attention.exact import _row_law
 from ..attention.sampled import BACKENDS, _empirical_law, _sampled_law
@@ -69,7 +69,7 @@ class AttentionSeam:
         As given.
     backend : str
         As given.
-    alpha : float or ndarray
+    alpha : float or ndarray of shape (len(layers), len(heads))
         As given (an array is stored as float64).
     layers, heads : tuple of int or None
         As given, as tuples.
@@ -144,6 +144,13 @@ class AttentionSeam:
         ndarray of shape (n_layers, n_heads)
             ``alpha`` on the selected heads, 0 (exact) elsewhere.
 
+        Notes
+        -----
+        With :math:`\mathcal L` the selected layers (``layers``, default all) and :math:`\mathcal H` the selected
+        heads (``heads``, default all), :math:`\alpha_{lh} = \alpha` (the entry of the :math:`l`-th selected layer
+        and :math:`h`-th selected head when ``alpha`` is an array) for :math:`l\in\mathcal L, h\in\mathcal H`,
+        and :math:`\alpha_{lh} = 0` otherwise: every head outside the selection computes exact attention.
+
         Examples
         --------
         >>> AttentionSeam(4, alpha=0.5, heads=[0]).head_alpha(1, 2).tolist()
@@ -151,15 +158,17 @@ class AttentionSeam:
         """
         n_layers = check_positive_int(n_layers, "n_layers")
         n_heads = check_positive_int(n_heads, "n_heads")
-        layers = range(n_layers) if self.layers is None else self.layers
-        heads = range(n_heads) if self.heads is None else self.heads
-        if max(layers, default=-1) >= n_layers:
-            raise ValueError(f"layers: index {max(layers)} out of range for a model with {n_layers} layers")
-        if max(heads, default=-1) >= n_heads:
-            raise ValueError(f"heads: index {max(heads)} out of range for a model with {n_heads} heads")
+        check_allocation((n_layers,), "n_layers")
+        check_allocation((n_layers, n_heads), "n_heads")
+        if self.layers is not None and max(self.layers, default=-1) >= n_layers:
+            raise ValueError(f"layers: index {max(self.layers)} out of range for a model with {n_layers} layers")
+        if self.heads is not None and max(self.heads, default=-1) >= n_heads:
+            raise ValueError(f"heads: index {max(self.heads)} out of range for a model with {n_heads} heads")
+        layers = np.arange(n_layers) if self.layers is None else np.array(self.layers, dtype=np.int64)
+        heads = np.arange(n_heads) if self.heads is None else np.array(self.heads, dtype=np.int64)
         out = np.zeros((n_layers, n_heads))
         try:
-            out[np.ix_(list(layers), list(heads))] = self.alpha
+            out[np.ix_(layers, heads)] = self.alpha
         except ValueError:
             raise ValueError(f"alpha: shape {np.shape(self.alpha)} does not fit the selected "
                              f"({len(layers)}, {len(heads)}) heads") from None
