@@ -117,10 +117,14 @@ def check_tokens(tokens: ArrayLike, config: TransformerConfig, name: str = "toke
 # ------------------------------------------------------------------------------------------ building blocks
 def _layer_norm(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float):
     mu = x.mean(axis=-1, keepdims=True)  # (B, T, 1)
-    xc = x - mu  # (B, T, D)
-    rstd = 1.0 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + eps)  # (B, T, 1)
-    xhat = xc * rstd  # (B, T, D)
-    return xhat * g + b, (xhat, rstd)
+    xhat = x - mu  # (B, T, D): centred here, normalized in place below
+    var = np.multiply(xhat, xhat).mean(axis=-1, keepdims=True)  # (B, T, 1)
+    var += eps
+    rstd = 1.0 / np.sqrt(var, out=var)  # (B, T, 1)
+    xhat *= rstd  # (B, T, D)
+    y = xhat * g  # (B, T, D)
+    y += b
+    return y, (xhat, rstd)
 
 
 def _layer_norm_backward(dy: np.ndarray, g: np.ndarray, cache):
@@ -167,9 +171,10 @@ def _merge_heads(x: np.ndarray) -> np.ndarray:
 
 def _causal_logits(q: np.ndarray, k: np.ndarray) -> np.ndarray:
     T, S = q.shape[-2], k.shape[-2]
-    ell = (q @ np.swapaxes(k, -1, -2)) / math.sqrt(q.shape[-1])  # (B, H, T, S); a Python float keeps float32
+    ell = q @ np.swapaxes(k, -1, -2)  # (B, H, T, S)
+    ell /= math.sqrt(q.shape[-1])  # a Python float keeps float32
     future = np.arange(S)[None, :] > np.arange(S - T, S)[:, None]  # (T, S): key after the query
-    ell[..., future] = -np.inf
+    ell += np.where(future, -np.inf, 0.0).astype(ell.dtype)  # (T, S) broadcast: l + 0 = l, l - inf = -inf
     return ell
 
 
@@ -204,7 +209,9 @@ def _forward(params, tokens, config, seam, rng, ffn, keep: bool, kv=None, start:
         if delta is not None and layer in delta:
             o = o + delta[layer]
         y = _merge_heads(o)  # (B, T, D)
-        x_mid = x + y @ params[p_ + "attn.w_out"] + params[p_ + "attn.b_out"]  # (B, T, D)
+        x_mid = y @ params[p_ + "attn.w_out"]  # (B, T, D)
+        x_mid += x  # y W + x: the same sum as x + y W
+        x_mid += params[p_ + "attn.b_out"]
         u2, ln2 = _layer_norm(x_mid, params[p_ + "ln_2.g"], params[p_ + "ln_2.b"], eps)  # (B, T, D)
         if ffn is not None and layer in ffn:
             _check_overflow(u2)  # the user's function gets finite input, or the parameters are blamed
@@ -500,23 +507,31 @@ def _loss_and_grad(params, tokens, t, m, config, seam, rng):
         grads[p_ + "mlp.b_in"] = da.sum(axis=(0, 1))  # (rD,)
         du2 = da @ params[p_ + "mlp.w_in"].T  # (B, T, D)
         dln2, grads[p_ + "ln_2.g"], grads[p_ + "ln_2.b"] = _layer_norm_backward(du2, params[p_ + "ln_2.g"], ln2)
-        dx = dx + dln2  # (B, T, D): gradient at x_mid
+        dln2 += dx  # (B, T, D): gradient at x_mid, dln2 + dx
+        dx = dln2
         # attention: x_mid = x + merge(w v) W_out + b_out
         grads[p_ + "attn.w_out"] = _outer(y, dx)  # (D, D)
         grads[p_ + "attn.b_out"] = dx.sum(axis=(0, 1))  # (D,)
         do = _split_heads(dx @ params[p_ + "attn.w_out"].T, H)  # (B, H, T, d_h)
-        dv = np.swapaxes(w, -1, -2) @ do  # (B, H, T, d_h)
-        dw = do @ np.swapaxes(v, -1, -2)  # (B, H, T, T)
-        dell = p * (dw - (dw * p).sum(axis=-1, keepdims=True))  # (B, H, T, T): masked keys have p = 0
+        B, T, D = dx.shape
+        dqkv = np.empty((B, T, 3, H, D // H), dtype=dx.dtype)  # (B, T, 3, H, d_h): the merged [dq | dk | dv]
+        dq, dk, dv = (dqkv[:, :, j].transpose(0, 2, 1, 3) for j in range(3))  # 3 x (B, H, T, d_h) views into it
+        np.matmul(np.swapaxes(w, -1, -2), do, out=dv)  # (B, H, T, d_h)
+        dell = do @ np.swapaxes(v, -1, -2)  # (B, H, T, T): dw, turned into dell in place
+        dell -= (dell * p).sum(axis=-1, keepdims=True)
+        dell *= p  # (B, H, T, T): p (dw - <dw>_p); masked keys have p = 0
         scale = 1.0 / math.sqrt(q.shape[-1])  # a Python float keeps float32
-        dq = (dell @ k) * scale  # (B, H, T, d_h)
-        dk = (np.swapaxes(dell, -1, -2) @ q) * scale  # (B, H, T, d_h)
-        dqkv = np.concatenate([_merge_heads(g) for g in (dq, dk, dv)], axis=-1)  # (B, T, 3D)
+        np.matmul(dell, k, out=dq)
+        dq *= scale  # (B, H, T, d_h)
+        np.matmul(np.swapaxes(dell, -1, -2), q, out=dk)
+        dk *= scale  # (B, H, T, d_h)
+        dqkv = dqkv.reshape(B, T, 3 * D)  # (B, T, 3D)
         grads[p_ + "attn.w_qkv"] = _outer(u, dqkv)  # (D, 3D)
         grads[p_ + "attn.b_qkv"] = dqkv.sum(axis=(0, 1))  # (3D,)
         du = dqkv @ params[p_ + "attn.w_qkv"].T  # (B, T, D)
         dln1, grads[p_ + "ln_1.g"], grads[p_ + "ln_1.b"] = _layer_norm_backward(du, params[p_ + "ln_1.g"], ln1)
-        dx = dx + dln1  # (B, T, D): gradient at the block's input
+        dln1 += dx  # (B, T, D): gradient at the block's input, dln1 + dx
+        dx = dln1
     T = tokens.shape[1]
     grads["wpe"] = np.zeros_like(params["wpe"])  # (T_max, D)
     grads["wpe"][:T] = dx.sum(axis=0)
