@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
 from .._validation import as_rng, check_allocation, check_bool, check_callable, check_returned
+from ..gibbs import _log_law as _gibbs_log_law
 from .config import TransformerConfig, check_params
 from .seam import AttentionSeam, _head_weights
 
@@ -367,9 +368,8 @@ def _targets_and_mask(targets, mask, shape):
 
 
 def _log_law(logits: np.ndarray) -> np.ndarray:
-    top = logits.max(axis=-1, keepdims=True)  # (B, T, 1)
-    shifted = logits - top  # (B, T, V)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # (B, T, V): log softmax
+    """log softmax over the vocabulary: thermoref.gibbs's kernel on the logits shifted by their maximum."""
+    return _gibbs_log_law(logits - logits.max(axis=-1, keepdims=True), axis=-1)  # (B, T, V)
 
 
 def cross_entropy(logits: ArrayLike, targets: ArrayLike, mask: ArrayLike | None = None) -> float:
