@@ -116,6 +116,12 @@ class TransformerConfig:
         return sum(int(np.prod(s)) for s in param_shapes(self).values())
 
 
+def _check_config(config: object) -> None:
+    """Refuse anything but a TransformerConfig, naming the parameter ``config``."""
+    if not isinstance(config, TransformerConfig):
+        raise TypeError(f"config: expected a TransformerConfig, got {type(config).__name__}")
+
+
 def param_shapes(config: TransformerConfig) -> dict[str, tuple[int, ...]]:
     r"""The name and shape of every parameter, in a fixed order.
 
@@ -149,8 +155,7 @@ def param_shapes(config: TransformerConfig) -> dict[str, tuple[int, ...]]:
     >>> shapes["wte"], shapes["blocks.0.attn.w_qkv"], len(shapes)
     ((5, 8), (8, 24), 16)
     """
-    if not isinstance(config, TransformerConfig):
-        raise TypeError(f"config: expected a TransformerConfig, got {type(config).__name__}")
+    _check_config(config)
     V, T, D, R = config.vocab_size, config.context, config.d_model, config.mlp_ratio * config.d_model
     shapes: dict[str, tuple[int, ...]] = {"wte": (V, D), "wpe": (T, D)}
     for layer in range(config.n_layers):

@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 
 from .._validation import as_rng, check_allocation, check_bool, check_positive_int, check_real
 from ..sampling import sample_categorical
-from .config import TransformerConfig, _check_dtype
+from .config import TransformerConfig, _check_config, _check_dtype
 from .model import _check_call, _check_overflow, _forward
 from .seam import AttentionSeam
 
@@ -93,8 +93,7 @@ class KVCache:
         >>> KVCache.empty(cfg, 2).values.shape
         (1, 2, 2, 6, 4)
         """
-        if not isinstance(config, TransformerConfig):
-            raise TypeError(f"config: expected a TransformerConfig, got {type(config).__name__}")
+        _check_config(config)
         batch = check_positive_int(batch, "batch")
         dt = _check_dtype(dtype)
         shape = (config.n_layers, batch, config.n_heads, config.context, config.head_dim)

@@ -27,7 +27,7 @@ from scipy.special import ndtr
 
 from .._validation import as_rng, check_allocation, check_bool, check_callable, check_returned
 from ..gibbs import _log_law as _gibbs_log_law
-from .config import TransformerConfig, check_params
+from .config import TransformerConfig, _check_config, check_params
 from .seam import AttentionSeam, _head_weights
 
 __all__ = ["AttentionTrace", "forward", "cross_entropy", "loss_and_grad", "check_tokens"]
@@ -96,8 +96,7 @@ def check_tokens(tokens: ArrayLike, config: TransformerConfig, name: str = "toke
     >>> check_tokens([1, 2], cfg).tolist()
     [[1, 2]]
     """
-    if not isinstance(config, TransformerConfig):
-        raise TypeError(f"config: expected a TransformerConfig, got {type(config).__name__}")
+    _check_config(config)
     if isinstance(tokens, (str, bytes)) or tokens is None:
         raise TypeError(f"{name}: expected an array of integer token ids, got {type(tokens).__name__}")
     arr = np.asarray(tokens)
@@ -236,8 +235,7 @@ def _forward(params, tokens, config, seam, rng, ffn, keep: bool, kv=None, start:
 
 
 def _check_call(params, tokens, config, seam, rng, ffn, tokens_name="tokens"):
-    if not isinstance(config, TransformerConfig):
-        raise TypeError(f"config: expected a TransformerConfig, got {type(config).__name__}")
+    _check_config(config)
     params = check_params(params, config)
     tokens = check_tokens(tokens, config, tokens_name)
     if seam is not None and not isinstance(seam, AttentionSeam):

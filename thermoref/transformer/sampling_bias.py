@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike
 
 from .._validation import as_rng, check_allocation, check_positive_int
 from ..attention.sampled import sampling_mse
-from .config import TransformerConfig
+from .config import TransformerConfig, _check_config
 from .model import AttentionTrace, _check_call, _check_overflow, _forward, _log_law, _targets_and_mask
 from .seam import AttentionSeam
 from .tasks import Batch, accuracy
@@ -123,8 +123,7 @@ def evaluate(
     check_allocation((3, n_repeats), "n_repeats")
     if not isinstance(batch, Batch):
         raise TypeError(f"batch: expected a Batch (from make_batch), got {type(batch).__name__}")
-    if not isinstance(config, TransformerConfig):
-        raise TypeError(f"config: expected a TransformerConfig, got {type(config).__name__}")
+    _check_config(config)
     params, tokens, gen = _check_call(params, batch.tokens, config, seam, rng, None, tokens_name="batch")
     targets = np.asarray(batch.targets)
     if targets.shape == tokens.shape and np.issubdtype(targets.dtype, np.integer) and targets.size \

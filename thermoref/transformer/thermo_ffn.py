@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike
 
 from .._validation import as_float_array, as_rng, check_allocation, check_positive_int, check_real
 from ..thermo_mlp import CostModel, ThermodynamicFFN, ridge_fit
-from .config import TransformerConfig, check_params
+from .config import TransformerConfig, _check_config, check_params
 from .model import _gelu, check_tokens, forward
 
 __all__ = ["mlp_activations", "ThermoFFNBlock", "fit_thermo_ffn"]
@@ -99,8 +99,7 @@ def mlp_activations(params: Mapping[str, ArrayLike], tokens: ArrayLike, config: 
     >>> u.shape, y.shape
     ((2, 3, 8), (2, 3, 8))
     """
-    if not isinstance(config, TransformerConfig):
-        raise TypeError(f"config: expected a TransformerConfig, got {type(config).__name__}")
+    _check_config(config)
     params = check_params(params, config)
     tokens = check_tokens(tokens, config)
     layer = _check_layer(layer, config)
