@@ -1,0 +1,29 @@
+r"""Sampling units (chapter 9): the interface hardware implements, reference units, and their conformance.
+
+==============================================  ==========================================================
+:mod:`thermoref.backend.protocol`               :class:`SamplingUnit` (the interface) and :class:`Ledger`
+:mod:`thermoref.backend.reference`              :class:`NumpyBackend`, the package's own samplers
+:mod:`thermoref.backend.exact`                  :class:`ExactBackend`, enumeration and closed forms
+==============================================  ==========================================================
+
+A sampling unit draws from Gibbs laws on request: Ising spins, p-bits, categorical indices, Gaussian vectors
+and any energy over discrete states. Components that sample (sampled attention, the transformer's seam,
+annealing, the CLT noise source) accept one through ``backend=``; the default stays the NumPy reference.
+Every public name of the submodules is available here and documented here.
+
+References: Camsari, K. Y. et al. (2017) Phys. Rev. X 7, 031014; Geman, S. & Geman, D. (1984) IEEE PAMI 6, 721.
+"""
+
+from . import exact, protocol, reference
+from .exact import MAX_EXACT_STATES, ExactBackend, SystemTooLargeError
+from .protocol import BOLTZMANN_CONSTANT, LANDAUER_300K, Ledger, SamplingUnit
+from .reference import NumpyBackend
+
+__all__ = [
+    # submodules
+    "protocol", "reference", "exact",
+    # the interface
+    "SamplingUnit", "Ledger", "LANDAUER_300K", "BOLTZMANN_CONSTANT",
+    # reference units
+    "NumpyBackend", "ExactBackend", "SystemTooLargeError", "MAX_EXACT_STATES",
+]
