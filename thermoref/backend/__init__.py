@@ -4,6 +4,7 @@ r"""Sampling units (chapter 9): the interface hardware implements, reference uni
 :mod:`thermoref.backend.protocol`               :class:`SamplingUnit` (the interface) and :class:`Ledger`
 :mod:`thermoref.backend.reference`              :class:`NumpyBackend`, the package's own samplers
 :mod:`thermoref.backend.exact`                  :class:`ExactBackend`, enumeration and closed forms
+:mod:`thermoref.backend.sources`                weak random sources (a biased comparator, an LFSR)
 ==============================================  ==========================================================
 
 A sampling unit draws from Gibbs laws on request: Ising spins, p-bits, categorical indices, Gaussian vectors
@@ -14,16 +15,19 @@ Every public name of the submodules is available here and documented here.
 References: Camsari, K. Y. et al. (2017) Phys. Rev. X 7, 031014; Geman, S. & Geman, D. (1984) IEEE PAMI 6, 721.
 """
 
-from . import exact, protocol, reference
+from . import exact, protocol, reference, sources
 from .exact import MAX_EXACT_STATES, ExactBackend, SystemTooLargeError
 from .protocol import BOLTZMANN_CONSTANT, LANDAUER_300K, Ledger, SamplingUnit
 from .reference import NumpyBackend
+from .sources import LFSR_PERIOD, BiasedUniforms, LFSRUniforms
 
 __all__ = [
     # submodules
-    "protocol", "reference", "exact",
+    "protocol", "reference", "exact", "sources",
     # the interface
     "SamplingUnit", "Ledger", "LANDAUER_300K", "BOLTZMANN_CONSTANT",
     # reference units
     "NumpyBackend", "ExactBackend", "SystemTooLargeError", "MAX_EXACT_STATES",
+    # weak random sources
+    "BiasedUniforms", "LFSRUniforms", "LFSR_PERIOD",
 ]

@@ -58,8 +58,8 @@ def check_ising(J: object, h: object, beta: object, n_sweeps: object, n_samples:
 
 
 def check_binary(logits: object, beta: object, rng: object) -> tuple[np.ndarray, float, np.random.Generator]:
-    """Logits (any shape; +-inf allowed: a certain bit), beta and Generator."""
-    z = as_float_array(logits, "logits", allow_neg_inf=True, allow_pos_inf=True)
+    """Logits (any shape, finite), beta and Generator."""
+    z = as_float_array(logits, "logits")
     return z, check_beta(beta, scalar=True), as_rng(rng)
 
 
