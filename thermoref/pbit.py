@@ -557,7 +557,7 @@ AND_GATE = (
 )
 
 
-def clt_gaussian(M: int, size: int, *, rng: np.random.Generator | int) -> np.ndarray:
+def clt_gaussian(M: int, size: int, *, rng: np.random.Generator | int, backend: object = None) -> np.ndarray:
     r"""Approximately standard-normal noise from M fair p-bits: :math:`g = \sum_{k=1}^M m_k/\sqrt M`.
 
     Parameters
@@ -568,6 +568,9 @@ def clt_gaussian(M: int, size: int, *, rng: np.random.Generator | int) -> np.nda
         Number of draws, at least 1.
     rng : numpy.random.Generator or int
         Source of randomness.
+    backend : thermoref.backend.SamplingUnit, optional
+        The unit whose p-bits are summed, through ``sample_binary(zeros((size, M)), 1.0, rng=rng)`` (fair bits
+        :math:`x \in \{0, 1\}`, :math:`m = 2x - 1`); default: :func:`sample_pbit`. Its output is checked.
 
     Returns
     -------
@@ -594,8 +597,18 @@ def clt_gaussian(M: int, size: int, *, rng: np.random.Generator | int) -> np.nda
     size = check_positive_int(size, "size")
     check_allocation(M, "M")
     check_allocation((size, M), "size")
-    m = sample_pbit(np.zeros((size, M)), rng=rng)  # (size, M) fair spins
-    return m.sum(axis=1, dtype=np.float64) / np.sqrt(M)
+    if backend is None:
+        m = sample_pbit(np.zeros((size, M)), rng=rng)  # (size, M) fair spins
+        return m.sum(axis=1, dtype=np.float64) / np.sqrt(M)
+    from .backend.protocol import SamplingUnit  # the backend package imports this module: import late
+
+    if not isinstance(backend, SamplingUnit):
+        raise TypeError(f"backend: expected None or a thermoref.backend.SamplingUnit, got {type(backend).__name__}")
+    x = np.asarray(backend.sample_binary(np.zeros((size, M)), 1.0, rng=rng))  # (size, M) fair bits
+    if x.shape != (size, M) or not np.isin(x, (0, 1)).all():
+        raise ValueError(f"backend: sample_binary returned shape {x.shape} or values outside {{0, 1}}; expected "
+                         f"bits of shape {(size, M)}")
+    return (2.0 * x.sum(axis=1, dtype=np.float64) - M) / np.sqrt(M)
 
 
 def clt_ks_distance(M: int) -> float:

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validation import as_float_array, as_rng, check_allocation, check_positive_int, check_probability
+from ..backend.protocol import SamplingUnit
 from ..sampling import _inverse_cdf, _two_level_gumbel, empirical_frequencies
 from .chain import metropolis_keys
 from .exact import _check_logits, _check_values, _qkv_logits, _row_law
@@ -45,22 +46,49 @@ BACKENDS = ("exact", "gumbel", "chain")
 # --------------------------------------------------------------------------------------------------------
 def _check_sampling(ell_shape: tuple[int, ...], n_samples: object, backend: object, chain_options: dict) -> int:
     n_samples = check_positive_int(n_samples, "n_samples")
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
+    if isinstance(backend, SamplingUnit):
+        if chain_options:
+            raise TypeError(f"backend: options {sorted(chain_options)} apply to the 'chain' backend only")
+        check_allocation(ell_shape[:-1] + (n_samples,), "n_samples")
+        return n_samples
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ValueError(f"backend: expected one of {BACKENDS} or a thermoref.backend.SamplingUnit, got {backend!r}")
     if chain_options and backend != "chain":
         raise TypeError(f"backend: options {sorted(chain_options)} apply to the 'chain' backend only")
     check_allocation(ell_shape[:-1] + (n_samples,), "n_samples")
     return n_samples
 
 
-def _draw_rows(ell: np.ndarray, top: np.ndarray, n_samples: int, rng: np.random.Generator, backend: str,
-               chain_options: dict) -> tuple[np.ndarray, np.ndarray]:
+def _unit_keys(unit: SamplingUnit, x: np.ndarray, dead: np.ndarray, n_samples: int,
+               rng: np.random.Generator) -> np.ndarray:
+    """Keys (R, K) drawn by a sampling unit from rows ``x`` (R, S) at beta = 1; inert rows get placeholder zeros.
+
+    What the unit returns is checked (shape, integers in range, never a masked key): a device is not trusted.
+    """
+    if dead.any():
+        x = np.where(dead[:, None], 0.0, x)  # (R, S): a law for the inert rows, whose draws are discarded
+    idx = np.asarray(unit.sample_categorical(x, 1.0, n_samples, rng=rng))
+    if idx.shape != (x.shape[0], n_samples) or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"backend: sample_categorical returned {idx.dtype} of shape {idx.shape}; expected integers "
+                         f"of shape {(x.shape[0], n_samples)}")
+    idx = idx.astype(np.int64, copy=False)
+    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[1]):
+        raise ValueError(f"backend: sample_categorical returned an index outside [0, {x.shape[1]})")
+    if np.isneginf(np.take_along_axis(x, idx, axis=1)).any():
+        raise ValueError("backend: sample_categorical returned a masked key")
+    return idx
+
+
+def _draw_rows(ell: np.ndarray, top: np.ndarray, n_samples: int, rng: np.random.Generator,
+               backend: str | SamplingUnit, chain_options: dict) -> tuple[np.ndarray, np.ndarray]:
     """Keys (R, K) drawn in every row of validated logits (..., T, S), and the rows' inert flags (R,).
 
     The keys of an inert row are placeholders (the caller marks them).
     """
     S = ell.shape[-1]
     dead = np.isneginf(top.reshape(-1))  # (R,)
+    if not isinstance(backend, str):
+        return _unit_keys(backend, ell.reshape(-1, S), dead, n_samples, rng), dead
     if backend == "chain":
         idx = metropolis_keys(ell, n_samples, rng=rng, **chain_options).indices.reshape(-1, n_samples)
         return np.maximum(idx, 0), dead
@@ -72,7 +100,8 @@ def _draw_rows(ell: np.ndarray, top: np.ndarray, n_samples: int, rng: np.random.
 
 
 def sample_keys(
-    logits: ArrayLike, n_samples: int, *, rng: np.random.Generator | int, backend: str = "exact", **chain_options
+    logits: ArrayLike, n_samples: int, *, rng: np.random.Generator | int, backend: str | SamplingUnit = "exact",
+    **chain_options
 ) -> np.ndarray:
     r"""Draw :math:`K` keys per query row from :math:`p_i = \mathrm{softmax}(\ell_i)`.
 
@@ -84,13 +113,14 @@ def sample_keys(
         :math:`K`, keys per row.
     rng : numpy.random.Generator or int
         Source of randomness.
-    backend : {"exact", "gumbel", "chain"}
+    backend : {"exact", "gumbel", "chain"} or thermoref.backend.SamplingUnit
         ``exact``: inverse CDF, one uniform per key (the algorithm of
         :func:`thermoref.sampling.sample_categorical`, same draws for the same seed); ``gumbel``: two-level
         Gumbel-max (:func:`thermoref.sampling.sample_categorical` with ``method="gumbel"``); ``chain``: one
         Metropolis chain per row (:func:`thermoref.attention.metropolis_keys`, whose keyword options
         ``n_warmup``, ``thin``, ``proposal`` may be passed through). The first two give independent draws; the
-        chain gives correlated ones.
+        chain gives correlated ones. A sampling unit (:class:`thermoref.backend.SamplingUnit`, e.g. a device
+        model) draws through its ``sample_categorical(logits, 1.0, K, rng=rng)``; what it returns is checked.
     **chain_options : keyword arguments
         Options of :func:`thermoref.attention.metropolis_keys` (``backend="chain"`` only).
 
@@ -183,8 +213,8 @@ def sampled_values(indices: ArrayLike, value: ArrayLike) -> np.ndarray:
     return np.where(dead[..., :1], 0.0, out)
 
 
-def _sampled_law(ell: np.ndarray, top: np.ndarray, n_samples: int, rng: np.random.Generator, backend: str
-                 ) -> np.ndarray:
+def _sampled_law(ell: np.ndarray, top: np.ndarray, n_samples: int, rng: np.random.Generator,
+                 backend: str | SamplingUnit) -> np.ndarray:
     """Empirical weights (..., T, S) of the keys drawn in each row of ``ell`` (which this spends); zero if inert."""
     if backend != "exact":
         idx, dead = _draw_rows(ell, top, n_samples, rng, backend, {})
@@ -214,7 +244,7 @@ def sampled_attention(
     n_samples: int,
     *,
     rng: np.random.Generator | int,
-    backend: str = "exact",
+    backend: str | SamplingUnit = "exact",
     mask: ArrayLike | None = None,
 ) -> np.ndarray:
     r"""Sampled attention :math:`\hat pV`: the average value of :math:`K` keys drawn from each row's Gibbs law.
@@ -231,7 +261,7 @@ def sampled_attention(
         Keys per query, :math:`K`.
     rng : numpy.random.Generator or int
         Source of randomness.
-    backend : {"exact", "gumbel", "chain"}
+    backend : {"exact", "gumbel", "chain"} or thermoref.backend.SamplingUnit
         The key sampler, see :func:`thermoref.attention.sample_keys`.
     mask : array_like of bool, broadcastable to (..., T, S), optional
         ``True`` where query ``i`` may attend key ``j``.
@@ -283,7 +313,7 @@ def blended_attention(
     alpha: float,
     *,
     rng: np.random.Generator | int,
-    backend: str = "exact",
+    backend: str | SamplingUnit = "exact",
     mask: ArrayLike | None = None,
 ) -> np.ndarray:
     r"""The bridge :math:`(1-\alpha)\,pV + \alpha\,\hat pV` between exact and sampled attention.
@@ -302,7 +332,7 @@ def blended_attention(
         Weight of the sampled part, in [0, 1].
     rng : numpy.random.Generator or int
         Source of randomness.
-    backend : {"exact", "gumbel", "chain"}
+    backend : {"exact", "gumbel", "chain"} or thermoref.backend.SamplingUnit
         The key sampler, see :func:`thermoref.attention.sample_keys`.
     mask : array_like of bool, broadcastable to (..., T, S), optional
         ``True`` where query ``i`` may attend key ``j``.

@@ -278,7 +278,7 @@ class AnnealResult:
 
 
 def simulated_annealing(model: IsingModel, spins: ArrayLike, betas: ArrayLike, *, rng: np.random.Generator | int,
-                        colours: ArrayLike | None = None) -> AnnealResult:
+                        colours: ArrayLike | None = None, backend: object = None) -> AnnealResult:
     r"""Simulated annealing: one block Gibbs sweep at each inverse temperature of the schedule ``betas``.
 
     Parameters
@@ -293,7 +293,11 @@ def simulated_annealing(model: IsingModel, spins: ArrayLike, betas: ArrayLike, *
     rng : numpy.random.Generator or int
         Source of randomness.
     colours : array_like of shape (n,), optional
-        A proper colouring (checked).
+        A proper colouring (checked); NumPy route only.
+    backend : thermoref.backend.SamplingUnit, optional
+        A sampling unit that runs each sweep, as ``sample_ising(J, h, beta_t, n_sweeps=1, n_samples=K,
+        init=spins, rng=rng)`` (a device model, an accelerator adapter); its output is checked. Default: the
+        NumPy block Gibbs kernel.
 
     Returns
     -------
@@ -324,6 +328,8 @@ def simulated_annealing(model: IsingModel, spins: ArrayLike, betas: ArrayLike, *
     if betas.ndim != 1:
         raise ValueError(f"betas: expected a 1-D schedule, got shape {betas.shape}")
     rng = as_rng(rng)
+    if backend is not None:
+        return _anneal_on_unit(model, s0, betas, rng, colours, backend)
     perm, Jp, hp, blocks = _prepared(model, colours)
     s = s0.reshape(-1, model.n)[:, perm].astype(np.float64)  # (K, n), colours contiguous
     check_allocation((betas.size, s.shape[0]), "betas")
@@ -341,4 +347,35 @@ def simulated_annealing(model: IsingModel, spins: ArrayLike, betas: ArrayLike, *
     final, best_out = np.empty(s.shape, dtype=np.int8), np.empty(s.shape, dtype=np.int8)
     final[:, perm], best_out[:, perm] = s, best
     return AnnealResult(final.reshape(shape), E.reshape(shape[:-1]), best_out.reshape(shape),
+                        best_E.reshape(shape[:-1]), trace.reshape((betas.size,) + shape[:-1]))
+
+
+def _anneal_on_unit(model: IsingModel, s0: np.ndarray, betas: np.ndarray, rng: np.random.Generator,
+                    colours: object, unit: object) -> AnnealResult:
+    """:func:`simulated_annealing` with each sweep run by a sampling unit (validated arguments)."""
+    from ..backend.protocol import SamplingUnit  # the backend package imports this module: import late
+
+    if not isinstance(unit, SamplingUnit):
+        raise TypeError(f"backend: expected None or a thermoref.backend.SamplingUnit, got {type(unit).__name__}")
+    if colours is not None:
+        raise ValueError("colours: the sampling unit colours the graph itself; pass colours=None with a backend")
+    s = s0.reshape(-1, model.n)  # (K, n) int8
+    K = s.shape[0]
+    check_allocation((betas.size, K), "betas")
+    check_work(betas.size * max(s.size, 1), "betas")
+    best = s.copy()
+    E = best_E = _energy(model.J, model.h, s.astype(np.float64))  # (K,)
+    trace = np.empty((betas.size, K))  # (n_sweeps, K)
+    for t, beta in enumerate(betas if K else ()):  # the schedule is sequential: sweep t starts from sweep t - 1
+        s = np.asarray(unit.sample_ising(model.J, model.h, float(beta), n_sweeps=1, n_samples=K, init=s, rng=rng))
+        if s.shape != (K, model.n) or not np.isin(s, (-1, 1)).all():
+            raise ValueError(f"backend: sample_ising returned shape {s.shape} or values outside {{-1, +1}}; expected "
+                             f"spins of shape {(K, model.n)}")
+        s = s.astype(np.int8, copy=False)
+        E = _energy(model.J, model.h, s.astype(np.float64))
+        better = E < best_E
+        best[better], best_E = s[better], np.where(better, E, best_E)
+        trace[t] = E
+    shape = s0.shape
+    return AnnealResult(s.reshape(shape).copy(), E.reshape(shape[:-1]), best.reshape(shape),
                         best_E.reshape(shape[:-1]), trace.reshape((betas.size,) + shape[:-1]))

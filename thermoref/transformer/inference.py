@@ -19,10 +19,22 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validation import as_rng, check_allocation, check_bool, check_positive_int, check_real
+from ..backend.protocol import SamplingUnit
 from ..sampling import sample_categorical
 from .config import TransformerConfig, _check_config, _check_dtype
 from .model import _check_call, _check_overflow, _forward
 from .seam import AttentionSeam
+
+
+def _next_token(unit: SamplingUnit, last: np.ndarray, beta: float, rng: np.random.Generator) -> np.ndarray:
+    """One token per row of logits (B, V) drawn by a sampling unit at ``beta``, checked (shape, range)."""
+    idx = np.asarray(unit.sample_categorical(last.astype(np.float64), beta, 1, rng=rng))
+    if idx.shape != (last.shape[0], 1) or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"backend: sample_categorical returned {idx.dtype} of shape {idx.shape}; expected integers "
+                         f"of shape {(last.shape[0], 1)}")
+    if idx.size and (idx.min() < 0 or idx.max() >= last.shape[1]):
+        raise ValueError(f"backend: sample_categorical returned a token outside [0, {last.shape[1]})")
+    return idx[:, 0].astype(np.int64)
 
 __all__ = ["KVCache", "generate"]
 
@@ -111,6 +123,7 @@ def generate(
     rng: np.random.Generator | int | None = None,
     seam: AttentionSeam | None = None,
     return_logits: bool = False,
+    backend: SamplingUnit | None = None,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     r"""Extend each prompt by ``n_new`` tokens, one at a time, through a KV cache.
 
@@ -133,6 +146,10 @@ def generate(
         How heads compute their weights (default: exact).
     return_logits : bool
         Also return the logits each new token was chosen from.
+    backend : thermoref.backend.SamplingUnit, optional
+        The unit that draws the next token at :math:`kT > 0`, through its
+        ``sample_categorical(logits, 1/kT, 1, rng=rng)``; default: :func:`thermoref.sampling.sample_categorical`.
+        (Sampled attention's unit is the seam's ``backend``.)
 
     Returns
     -------
@@ -164,6 +181,8 @@ def generate(
     kT = check_real(temperature, "temperature", nonnegative=True)
     return_logits = check_bool(return_logits, "return_logits")
     params, tokens, rng = _check_call(params, prompt, config, seam, rng, None, tokens_name="prompt")
+    if backend is not None and not isinstance(backend, SamplingUnit):
+        raise TypeError(f"backend: expected None or a thermoref.backend.SamplingUnit, got {type(backend).__name__}")
     if kT > 0:
         if rng is None:
             raise TypeError("rng: sampling at temperature > 0 needs an rng (a numpy.random.Generator or an int seed)")
@@ -187,8 +206,10 @@ def generate(
         logits_out[:, s] = last
         if kT == 0 or 1.0 / kT == np.inf:  # kT -> 0: the law's limit is its mode
             nxt = np.argmax(last, axis=-1)  # (B,)
-        else:
+        elif backend is None:
             nxt = sample_categorical(last, beta=1.0 / kT, rng=rng)  # (B,)
+        else:
+            nxt = _next_token(backend, last, 1.0 / kT, rng)  # (B,)
         out[:, T0 + s] = nxt
         step_tokens = nxt[:, None]  # (B, 1)
     return (out, logits_out) if return_logits else out

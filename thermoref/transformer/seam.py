@@ -25,6 +25,7 @@ from .._validation import check_allocation, check_positive_int
 from ..attention.chain import metropolis_keys
 from ..attention.exact import _row_law
 from ..attention.sampled import BACKENDS, _empirical_law, _sampled_law
+from ..backend.protocol import SamplingUnit
 
 __all__ = ["AttentionSeam"]
 
@@ -52,8 +53,9 @@ class AttentionSeam:
     ----------
     n_samples : int
         Keys :math:`K` drawn per query row in every sampled head.
-    backend : {"exact", "gumbel", "chain"}
-        The key sampler of :func:`thermoref.attention.sample_keys`.
+    backend : {"exact", "gumbel", "chain"} or thermoref.backend.SamplingUnit
+        The key sampler of :func:`thermoref.attention.sample_keys`: a named NumPy sampler, or any sampling unit
+        (a device model, an accelerator adapter), which draws through its ``sample_categorical``.
     alpha : float or array_like of shape (len(layers), len(heads))
         Blend weight of the sampled law in the selected heads, in [0, 1] (1 = sampled attention).
     layers : int or sequence of int, optional
@@ -67,7 +69,7 @@ class AttentionSeam:
     ----------
     n_samples : int
         As given.
-    backend : str
+    backend : str or thermoref.backend.SamplingUnit
         As given.
     alpha : float or ndarray of shape (len(layers), len(heads))
         As given (an array is stored as float64).
@@ -97,7 +99,7 @@ class AttentionSeam:
     """
 
     n_samples: int
-    backend: str = "exact"
+    backend: str | SamplingUnit = "exact"
     alpha: float | np.ndarray = 1.0
     layers: tuple[int, ...] | None = None
     heads: tuple[int, ...] | None = None
@@ -105,8 +107,10 @@ class AttentionSeam:
 
     def __post_init__(self):
         check_positive_int(self.n_samples, "n_samples")
-        if not isinstance(self.backend, str) or self.backend not in BACKENDS:
-            raise ValueError(f"backend: expected one of {BACKENDS}, got {self.backend!r}")
+        if not isinstance(self.backend, SamplingUnit) and (not isinstance(self.backend, str)
+                                                            or self.backend not in BACKENDS):
+            raise ValueError(f"backend: expected one of {BACKENDS} or a thermoref.backend.SamplingUnit, "
+                             f"got {self.backend!r}")
         object.__setattr__(self, "layers", _check_index_set(self.layers, "layers"))
         object.__setattr__(self, "heads", _check_index_set(self.heads, "heads"))
         a = self.alpha
