@@ -60,6 +60,10 @@ API_PAGES = ROOT / "book" / "api"
 # Reviewed allowlists (canonical names; one-line reason each)
 # ----------------------------------------------------------------------------------------------------------
 NO_EQUATION: dict[str, str] = {
+    # thermoref.backend: bookkeeping
+    "thermoref.backend.Ledger.charge": "adds counts to the ledger; the cost model is stated in Ledger",
+    "thermoref.backend.Ledger.reset": "sets the counts to zero",
+    "thermoref.backend.SystemTooLargeError": "an exception type; the limit is stated in ExactBackend",
     # thermoref.transformer: validators
     "thermoref.transformer.check_params": "validates a parameter mapping against a config and returns it",
     "thermoref.transformer.check_tokens": "validates token ids and returns them as a (B, T) int64 array",
@@ -99,6 +103,9 @@ NO_EQUATION: dict[str, str] = {
 }
 
 NO_REFERENCE: dict[str, str] = {
+    # thermoref.backend
+    "thermoref.backend.BiasedUniforms.random": "the flawed uniform; the class cites the p-bit comparator",
+    "thermoref.backend.LFSRUniforms.random": "the register's words; the class cites Golomb",
     # thermoref.transformer
     "thermoref.transformer.AttentionTrace": "container returned by forward, which cites the attention formula",
     "thermoref.transformer.AttentionSeam.head_alpha": "places the blend weights; the blend is cited in AttentionSeam",

@@ -45,7 +45,8 @@ spec("thermoref.pbit.exact_law", args=dict(W=W3, b=B3, beta=0.8, values=(0, 1), 
      extra={"clamp": [("string", "ab")]},
      allow_inf=True)  # log_Z = +-inf at beta = inf (or beyond float64 at beta ~ 1e308), documented
 spec("thermoref.pbit.synchronous_stationary_law", args=dict(W=W3, b=B3, beta=0.8, values=(-1, 1)))
-spec("thermoref.pbit.clt_gaussian", args=dict(M=16, size=10, rng=0))
+spec("thermoref.pbit.clt_gaussian",
+     args=dict(M=16, size=10, rng=0, backend=__import__("thermoref.backend", fromlist=["x"]).NumpyBackend()))
 spec("thermoref.pbit.clt_ks_distance", args=dict(M=16))
 
 # ---------------------------------------------------------------- thermoref.ising: models and colouring

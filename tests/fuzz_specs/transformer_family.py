@@ -140,7 +140,7 @@ spec(_T + "AttentionSeam.head_alpha", make=lambda: _seam(layers=[1], heads=[0, 1
 spec(_T + "KVCache", result_type=True)
 spec(_T + "generate",
      args=dict(params=PARAMS, prompt=TOKENS[:, :2], n_new=3, config=CFG, temperature=0.7, rng=0,
-               seam=_seam(), return_logits=True),
+               seam=_seam(), return_logits=True, backend=__import__("thermoref.backend", fromlist=["x"]).NumpyBackend()),
      blame=_CONFIG_BLAME,
      extra={"params": _BAD_PARAMS, "prompt": _BAD_TOKENS, "seam": _BAD_SEAMS, "config": _OTHER_CONFIG,
             "temperature": [("tiny", 1e-300), ("huge", 1e300)], "n_new": [("one past the context", 5)]})

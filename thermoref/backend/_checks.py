@@ -109,14 +109,19 @@ def check_custom(energy: object, init: object, n_steps: object, beta: object, n_
         raise ValueError(f"init: expected shape (n_chains, n) with both positive, got {s.shape}")
     if s.min() < 0 or s.max() >= n_values:
         raise ValueError(f"init: entries must lie in [0, {n_values}), got values in [{s.min()}, {s.max()}]")
+    check_allocation((s.shape[0], n_values, s.shape[1]), "n_values")  # one step's candidate states
     n_steps = _count(n_steps, "n_steps")
     check_work(s.shape[0] * max(n_steps, 1) * n_values, "n_steps")
     return energy, s.astype(np.int64), n_steps, check_beta(beta, scalar=True), n_values, as_rng(rng)
 
 
 def call_energy(energy: Callable, states: np.ndarray) -> np.ndarray:
-    """``energy(states)`` for states (..., n), checked: real, no NaN, shape states.shape[:-1]."""
-    return check_returned(energy(states), "energy", states.shape[:-1])
+    """``energy(states)`` for states (..., n), checked: real, no NaN, exactly of shape states.shape[:-1]."""
+    E = check_returned(energy(states), "energy")
+    if E.shape != states.shape[:-1]:
+        raise ValueError(f"energy: returned shape {E.shape} for states of shape {states.shape}; expected "
+                         f"{states.shape[:-1]} (one energy per state)")
+    return E
 
 
 def gaussian_draws(mu: np.ndarray, L: np.ndarray, size: int, form: str, rng: np.random.Generator) -> np.ndarray:

@@ -21,7 +21,7 @@ from ..ising._chromatic import greedy_colouring
 from ..ising.model import _enumerate_law
 from .._validation import check_positive_int
 from . import _checks
-from .protocol import Ledger
+from .protocol import Ledger, SamplingUnit, implements
 
 __all__ = ["ExactBackend", "SystemTooLargeError", "MAX_EXACT_STATES"]
 
@@ -30,7 +30,25 @@ MAX_EXACT_STATES = 2**20
 
 
 class SystemTooLargeError(ValueError):
-    """A system with more states than :data:`MAX_EXACT_STATES`, refused by :class:`ExactBackend` before any work."""
+    """A system with more states than :class:`ExactBackend` enumerates, refused before any work.
+
+    A ``ValueError`` whose message starts with the argument that set the size (``J`` or ``init``).
+
+    Attributes
+    ----------
+    args : tuple of str
+        The message.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thermoref.backend import ExactBackend, SystemTooLargeError
+    >>> try:
+    ...     ExactBackend(max_states=4).sample_ising(np.zeros((3, 3)), np.zeros(3), 1.0, n_sweeps=0, n_samples=1, rng=0)
+    ... except SystemTooLargeError as err:
+    ...     print(err)
+    J: a model of 3 spins has 8 states; ExactBackend enumerates at most max_states=4
+    """
 
 
 def _inverse_cdf_rows(p: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -105,9 +123,9 @@ class ExactBackend:
             raise SystemTooLargeError(f"{name}: {what} has {n_states:.4g} states; ExactBackend enumerates at most "
                                       f"max_states={self.max_states}")
 
+    @implements(SamplingUnit.sample_ising)
     def sample_ising(self, J: np.ndarray | sparse.sparray, h: ArrayLike, beta: float, *, n_sweeps: int,
                      n_samples: int, init: ArrayLike | None = None, rng: np.random.Generator | int) -> np.ndarray:
-        """Independent exact draws (n_samples, n) of the Ising Gibbs law; see :class:`SamplingUnit`."""
         model, beta, n_sweeps, n_samples, _, rng = _checks.check_ising(J, h, beta, n_sweeps, n_samples, init, rng)
         self._refuse(2.0**model.n, "J", f"a model of {model.n} spins")
         law = _enumerate_law(model.J, model.h, beta, (-1, 1))
@@ -117,35 +135,37 @@ class ExactBackend:
                            phases=n_samples * n_sweeps * n_colours)
         return out
 
+    @implements(SamplingUnit.sample_binary)
     def sample_binary(self, logits: ArrayLike, beta: float, *, rng: np.random.Generator | int) -> np.ndarray:
-        """Independent bits in {0, 1} with P(1) = sigmoid(beta * logits); see :class:`SamplingUnit`."""
         z, beta, rng = _checks.check_binary(logits, beta, rng)
-        out = (rng.random(z.shape) < special.expit(beta * z)).astype(np.int8)
+        with np.errstate(over="ignore"):  # beta * z = +-inf at huge beta: sigma is then exactly 0 or 1
+            p = special.expit(beta * z)
+        out = (rng.random(z.shape) < p).astype(np.int8)
         self.ledger.charge(samples=z.size, updates=z.size, phases=1)
         return out
 
+    @implements(SamplingUnit.sample_categorical)
     def sample_categorical(self, logits: ArrayLike, beta: float, size: int, *,
                            rng: np.random.Generator | int) -> np.ndarray:
-        """``size`` exact draws per row of softmax(beta * logits), int64; see :class:`SamplingUnit`."""
         z, top, beta, size, rng = _checks.check_categorical(logits, beta, size, rng)
-        with np.errstate(invalid="ignore"):  # beta = 0 with -inf: masked stays masked below
+        with np.errstate(invalid="ignore", over="ignore"):  # 0 * -inf masked below; huge beta: -inf is weight 0
             x = np.where(np.isneginf(z), -np.inf, beta * (z - top[..., None]))  # (..., n), max 0
         p = np.exp(x.reshape(-1, z.shape[-1]))  # (R, n)
         out = _inverse_cdf_rows(p, size, rng).reshape(z.shape[:-1] + (size,))
         self.ledger.charge(samples=out.size, updates=out.size, phases=size)
         return out
 
+    @implements(SamplingUnit.sample_gaussian)
     def sample_gaussian(self, mean: ArrayLike, precision_or_cov: ArrayLike, *, size: int, form: str = "cov",
                         rng: np.random.Generator | int) -> np.ndarray:
-        """``size`` exact draws of N(mean, cov) (or precision), float64 (size, n); see :class:`SamplingUnit`."""
         mu, L, size, form, rng = _checks.check_gaussian(mean, precision_or_cov, size, form, rng)
         out = _checks.gaussian_draws(mu, L, size, form, rng)
         self.ledger.charge(samples=size, updates=size * mu.size, phases=size)
         return out
 
+    @implements(SamplingUnit.sample_custom)
     def sample_custom(self, energy: Callable[[np.ndarray], ArrayLike], init: ArrayLike, *, n_steps: int,
                       beta: float, n_values: int = 2, rng: np.random.Generator | int) -> np.ndarray:
-        """Independent exact draws (n_chains, n) of exp(-beta E)/Z over all states; see :class:`SamplingUnit`."""
         energy, s, n_steps, beta, n_values, rng = _checks.check_custom(energy, init, n_steps, beta, n_values, rng)
         n = s.shape[1]
         self._refuse(float(n_values) ** n, "init", f"a system of {n} sites with {n_values} values each")

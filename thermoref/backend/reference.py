@@ -22,7 +22,7 @@ from ..ising.samplers import block_gibbs
 from ..pbit import sample_pbit
 from ..sampling import sample_categorical
 from . import _checks
-from .protocol import Ledger
+from .protocol import Ledger, SamplingUnit, implements
 
 __all__ = ["NumpyBackend"]
 
@@ -41,7 +41,8 @@ def heat_bath_site_updates(energy: Callable, s: np.ndarray, n_steps: int, beta: 
         cand = np.repeat(s[:, None, :], n_values, axis=1)  # (n_chains, q, n)
         cand[rows, :, site] = np.arange(n_values)
         E = _checks.call_energy(energy, cand)  # (n_chains, q)
-        w = np.exp(-beta * (E - E.min(axis=1, keepdims=True)))  # (n_chains, q), max weight 1
+        with np.errstate(over="ignore"):  # beta * gap = inf at huge beta: weight exactly 0
+            w = np.exp(-beta * (E - E.min(axis=1, keepdims=True)))  # (n_chains, q), max weight 1
         cdf = np.cumsum(w, axis=1)
         u = rng.random(n_chains) * cdf[:, -1]
         s[rows, site] = np.minimum((cdf <= u[:, None]).sum(axis=1), n_values - 1)
@@ -95,9 +96,9 @@ class NumpyBackend:
     def __repr__(self) -> str:
         return f"NumpyBackend(tau0={self.ledger.tau0!r}, energy_per_update={self.ledger.energy_per_update!r})"
 
+    @implements(SamplingUnit.sample_ising)
     def sample_ising(self, J: np.ndarray | sparse.sparray, h: ArrayLike, beta: float, *, n_sweeps: int,
                      n_samples: int, init: ArrayLike | None = None, rng: np.random.Generator | int) -> np.ndarray:
-        """Final spins (n_samples, n) of independent block Gibbs chains; see :class:`SamplingUnit`."""
         model, beta, n_sweeps, n_samples, s, rng = _checks.check_ising(J, h, beta, n_sweeps, n_samples, init, rng)
         if s is None:
             s = (2 * rng.integers(0, 2, size=(n_samples, model.n)) - 1).astype(np.int8)  # uniform spins
@@ -107,33 +108,33 @@ class NumpyBackend:
                            phases=n_samples * n_sweeps * (int(colours.max()) + 1))
         return out
 
+    @implements(SamplingUnit.sample_binary)
     def sample_binary(self, logits: ArrayLike, beta: float, *, rng: np.random.Generator | int) -> np.ndarray:
-        """Independent p-bits in {0, 1}, P(1) = sigmoid(beta * logits); see :class:`SamplingUnit`."""
         z, beta, rng = _checks.check_binary(logits, beta, rng)
         out = sample_pbit(z, beta=beta, rng=rng, values=(0, 1))
         self.ledger.charge(samples=z.size, updates=z.size, phases=1)
         return out
 
+    @implements(SamplingUnit.sample_categorical)
     def sample_categorical(self, logits: ArrayLike, beta: float, size: int, *,
                            rng: np.random.Generator | int) -> np.ndarray:
-        """``size`` draws per row from softmax(beta * logits), int64; see :class:`SamplingUnit`."""
         z, _, beta, size, rng = _checks.check_categorical(logits, beta, size, rng)
         out = sample_categorical(z, size, beta=beta, rng=rng)
         rows = out.size // size
         self.ledger.charge(samples=out.size, updates=rows * size, phases=size)
         return out
 
+    @implements(SamplingUnit.sample_gaussian)
     def sample_gaussian(self, mean: ArrayLike, precision_or_cov: ArrayLike, *, size: int, form: str = "cov",
                         rng: np.random.Generator | int) -> np.ndarray:
-        """``size`` draws of N(mean, cov) (or precision), float64 (size, n); see :class:`SamplingUnit`."""
         mu, L, size, form, rng = _checks.check_gaussian(mean, precision_or_cov, size, form, rng)
         out = _checks.gaussian_draws(mu, L, size, form, rng)
         self.ledger.charge(samples=size, updates=size * mu.size, phases=size)
         return out
 
+    @implements(SamplingUnit.sample_custom)
     def sample_custom(self, energy: Callable[[np.ndarray], ArrayLike], init: ArrayLike, *, n_steps: int,
                       beta: float, n_values: int = 2, rng: np.random.Generator | int) -> np.ndarray:
-        """Final states (n_chains, n) of random-scan heat-bath chains; see :class:`SamplingUnit`."""
         energy, s, n_steps, beta, n_values, rng = _checks.check_custom(energy, init, n_steps, beta, n_values, rng)
         s = heat_bath_site_updates(energy, s.copy(), n_steps, beta, n_values, rng)
         self.ledger.charge(samples=s.shape[0], updates=s.shape[0] * n_steps, phases=s.shape[0] * n_steps)

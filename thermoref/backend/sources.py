@@ -2,7 +2,7 @@ r"""Weak random sources: ``numpy.random.Generator`` objects whose uniforms are n
 
 A p-bit compares a random number with its input's sigmoid, and an inverse-CDF sampler pushes a uniform through
 a CDF: both consume ``rng.random``. The classes here are Generators (they pass wherever an ``rng`` is taken)
-whose :meth:`~numpy.random.Generator.random` models a flawed device source; every other method
+whose ``random`` method models a flawed device source; every other method
 (``standard_normal``, ``integers``, ...) is left ideal, so the flaw is confined to the comparator's uniform.
 
 * :class:`BiasedUniforms`: uniforms on :math:`[0, c)` instead of :math:`[0, 1)` (a comparator with a gain or
@@ -17,9 +17,11 @@ Phys. Rev. X 7, 031014 (the p-bit as a comparator of a random number and a sigmo
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from .._validation import as_rng, check_real
+from .._validation import as_rng, check_allocation, check_real
 
 __all__ = ["BiasedUniforms", "LFSRUniforms", "LFSR_PERIOD"]
 
@@ -41,10 +43,23 @@ def _lfsr_bits() -> np.ndarray:
     return _LFSR_BITS
 
 
-def _shape(size: object) -> tuple[int, ...]:
+def _shape(size: object, dtype: object, out: object) -> tuple[int, ...]:
+    """The output shape of ``random(size)``, refusing what the weak sources do not model (named errors)."""
+    if out is not None:
+        raise TypeError("out: a weak source writes no output buffer; pass out=None")
+    if np.dtype(dtype) != np.float64:
+        raise ValueError(f"dtype: a weak source draws float64 only, got {np.dtype(dtype)}")
     if size is None:
         return ()
-    return tuple(int(k) for k in np.atleast_1d(np.asarray(size, dtype=np.int64)))
+    dims = (size,) if isinstance(size, (numbers.Integral, np.integer)) else size
+    if isinstance(size, (bool, np.bool_)) or not isinstance(dims, (tuple, list)) \
+            or not all(isinstance(k, (numbers.Integral, np.integer)) and not isinstance(k, bool) for k in dims):
+        raise TypeError(f"size: expected None, an int or a tuple of ints, got {size!r}")
+    shape = tuple(int(k) for k in dims)
+    if any(k < 0 for k in shape):
+        raise ValueError(f"size: dimensions must be non-negative, got {shape}")
+    check_allocation(shape, "size")
+    return shape
 
 
 class BiasedUniforms(np.random.Generator):
@@ -56,6 +71,11 @@ class BiasedUniforms(np.random.Generator):
         Seed of the underlying PCG64 stream (a Generator contributes its bit generator's state).
     high : float
         The upper end :math:`c` of the uniforms, :math:`0 < c \le 1`; 1 is the ideal source.
+
+    Attributes
+    ----------
+    high : float
+        As given.
 
     Notes
     -----
@@ -81,8 +101,35 @@ class BiasedUniforms(np.random.Generator):
         if self.high > 1.0:
             raise ValueError(f"high: must be at most 1, got {self.high!r}")
 
-    def random(self, size=None, dtype=np.float64, out=None):  # noqa: D102 (numpy's signature)
-        return super().random(size, dtype) * self.high
+    def random(self, size=None, dtype=np.float64, out=None):
+        r"""Uniforms on :math:`[0, c)`: ideal uniforms scaled by ``high``.
+
+        Parameters
+        ----------
+        size : int or tuple of int, optional
+            Output shape (``None``: one float).
+        dtype : numpy dtype
+            Only float64.
+        out : None
+            Not supported (must be ``None``).
+
+        Returns
+        -------
+        float or ndarray of float64, shape size
+            The uniforms.
+
+        Notes
+        -----
+        :math:`u = c\,u_0`, :math:`u_0 \sim U[0, 1)`.
+
+        Examples
+        --------
+        >>> from thermoref.backend import BiasedUniforms
+        >>> print(BiasedUniforms(0, high=0.5).random(3).max() < 0.5)
+        True
+        """
+        shape = _shape(size, dtype, out)
+        return super().random(shape if size is not None else None) * self.high
 
 
 class LFSRUniforms(np.random.Generator):
@@ -92,6 +139,11 @@ class LFSRUniforms(np.random.Generator):
     ----------
     seed : int
         Starting word offset in the register's period, ``0 <= seed``; taken modulo 65,535.
+
+    Attributes
+    ----------
+    position : int
+        Index in the period (0 to 65,534) of the next word.
 
     Notes
     -----
@@ -118,16 +170,42 @@ class LFSRUniforms(np.random.Generator):
         if isinstance(seed, np.random.Generator):
             raise TypeError("seed: expected an integer offset into the register's period, got a Generator")
         super().__init__(np.random.PCG64(int(seed)))
-        self._offset = int(seed) % LFSR_PERIOD
+        self.position = int(seed) % LFSR_PERIOD
         del rng
 
-    def random(self, size=None, dtype=np.float64, out=None):  # noqa: D102 (numpy's signature)
-        shape = _shape(size)
+    def random(self, size=None, dtype=np.float64, out=None):
+        r"""The next 16-bit LFSR words divided by :math:`2^{16}`.
+
+        Parameters
+        ----------
+        size : int or tuple of int, optional
+            Output shape (``None``: one float).
+        dtype : numpy dtype
+            Only float64.
+        out : None
+            Not supported (must be ``None``).
+
+        Returns
+        -------
+        float or ndarray of float64, shape size
+            The uniforms, multiples of :math:`2^{-16}` in :math:`(0, 1)`.
+
+        Notes
+        -----
+        Word :math:`k` is :math:`\sum_{b=0}^{15} x_{16k+b}\,2^b` of the register's bit stream :math:`x`.
+
+        Examples
+        --------
+        >>> from thermoref.backend import LFSRUniforms
+        >>> print((LFSRUniforms(0).random(4) * 2**16).astype(int))
+        [44257 18210 50231 58269]
+        """
+        shape = _shape(size, dtype, out)
         count = int(np.prod(shape, dtype=np.int64)) if shape else 1
         bits = _lfsr_bits()
-        k = (self._offset + np.arange(count, dtype=np.int64)) % LFSR_PERIOD  # (count,) word indices
+        k = (self.position + np.arange(count, dtype=np.int64)) % LFSR_PERIOD  # (count,) word indices
         pos = (16 * k[:, None] + np.arange(16)) % LFSR_PERIOD  # (count, 16) bit positions
         words = (bits[pos].astype(np.int64) << np.arange(16)).sum(axis=1)  # (count,)
-        self._offset = int((self._offset + count) % LFSR_PERIOD)
+        self.position = int((self.position + count) % LFSR_PERIOD)
         u = words / 2.0**16
         return u.reshape(shape) if shape else float(u[0])

@@ -1,0 +1,56 @@
+"""Specs: thermoref.backend (the sampling-unit interface, the reference units, weak sources)."""
+
+import numpy as np
+from scipy import sparse
+
+from . import spec
+
+_B = "thermoref.backend."
+RING6 = np.roll(np.eye(6), 1, axis=1) + np.roll(np.eye(6), -1, axis=1)
+H6 = np.array([0.1, -0.2, 0.0, 0.3, 0.0, -0.1])
+_NAN_E = ("NaN-returning energy", lambda s: np.full(s.shape[:-1], np.nan))
+_SHAPE_E = ("energy of the wrong shape", lambda s: np.zeros(3))
+_STR_E = ("energy returning a string", lambda s: "abc")
+
+
+def _energy(s):
+    return -1.0 * (s[..., 1:] == s[..., :-1]).sum(axis=-1)
+
+
+def _units():
+    from thermoref.backend import ExactBackend, NumpyBackend
+    return {"NumpyBackend": NumpyBackend, "ExactBackend": ExactBackend}
+
+
+for _name in ("NumpyBackend", "ExactBackend"):
+    _make = (lambda n=_name: _units()[n]())
+    spec(_B + _name + ".sample_ising", make=_make,
+         args=dict(J=RING6, h=H6, beta=0.7, n_sweeps=3, n_samples=4, init=np.ones(6, dtype=np.int8), rng=0),
+         blame={"J": ("h", "init"), "h": ("J",), "init": ("J",)},
+         extra={"J": [("sparse asymmetric", sparse.csr_array(np.triu(RING6)))],
+                "n_samples": [("spins needing > 10 GB", 2**34)]})
+    spec(_B + _name + ".sample_binary", make=_make, args=dict(logits=np.array([[0.5, -1.0], [2.0, 0.0]]), beta=1.3, rng=0))
+    spec(_B + _name + ".sample_categorical", make=_make,
+         args=dict(logits=np.array([[0.0, -np.inf, 1.0], [2.0, 0.5, 0.0]]), beta=0.8, size=5, rng=0),
+         extra={"size": [("draws needing > 10 GB", 2**34)]})
+    spec(_B + _name + ".sample_gaussian", make=_make,
+         args=dict(mean=np.array([1.0, -1.0]), precision_or_cov=np.array([[2.0, 0.3], [0.3, 1.0]]), size=6,
+                   form="precision", rng=0),
+         blame={"mean": ("precision_or_cov",), "precision_or_cov": ("mean",)},
+         extra={"precision_or_cov": [("not positive definite", np.array([[1.0, 2.0], [2.0, 1.0]]))]})
+    spec(_B + _name + ".sample_custom", make=_make,
+         args=dict(energy=_energy, init=np.zeros((3, 4), dtype=np.int64), n_steps=5, beta=0.9, n_values=3, rng=0),
+         blame={"n_values": ("init",)}, extra={"energy": [_NAN_E, _SHAPE_E, _STR_E]})
+
+spec(_B + "NumpyBackend", args=dict(tau0=1e-9, energy_per_update=1e-15))
+spec(_B + "ExactBackend", args=dict(tau0=1e-9, energy_per_update=1e-15, max_states=1024))
+spec(_B + "Ledger", args=dict(tau0=1e-9, energy_per_update=1e-15))
+spec(_B + "Ledger.charge", make=lambda: __import__("thermoref.backend", fromlist=["Ledger"]).Ledger(),
+     args=dict(samples=1, sweeps=2, updates=3, phases=4))
+spec(_B + "Ledger.reset", make=lambda: __import__("thermoref.backend", fromlist=["Ledger"]).Ledger())
+spec(_B + "BiasedUniforms", args=dict(seed=0, high=0.99))
+spec(_B + "LFSRUniforms", args=dict(seed=3))
+spec(_B + "BiasedUniforms.random", make=lambda: __import__("thermoref.backend", fromlist=["x"]).BiasedUniforms(0),
+     args=dict(size=(2, 3)), extra={"size": [("> 10 GB", (2**20, 2**20))]})
+spec(_B + "LFSRUniforms.random", make=lambda: __import__("thermoref.backend", fromlist=["x"]).LFSRUniforms(0),
+     args=dict(size=(2, 3)), extra={"size": [("> 10 GB", (2**20, 2**20))]})
