@@ -54,3 +54,54 @@ spec(_B + "BiasedUniforms.random", make=lambda: __import__("thermoref.backend", 
      args=dict(size=(2, 3)), extra={"size": [("> 10 GB", (2**20, 2**20))]})
 spec(_B + "LFSRUniforms.random", make=lambda: __import__("thermoref.backend", fromlist=["x"]).LFSRUniforms(0),
      args=dict(size=(2, 3)), extra={"size": [("> 10 GB", (2**20, 2**20))]})
+
+# ---------------------------------------------------------------- device non-idealities (hardware, dac)
+RING4 = np.roll(np.eye(4), 1, axis=1) + np.roll(np.eye(4), -1, axis=1)
+
+
+def _chip():
+    """A device with every effect on (a weak source included), so that every code path is fuzzed."""
+    from thermoref.backend import BiasedUniforms, HardwareModel
+
+    return HardwareModel(dac_bits=4, full_scale=2.0, gain_sigma=0.1, offset_sigma=0.05, noise_sigma=0.2,
+                         max_sweeps=5, delay=1, source=lambda rng: BiasedUniforms(rng, high=0.99), mismatch_seed=3)
+
+
+# the constructor: base must be a SamplingUnit; source must be callable (what it returns is checked per call)
+spec(_B + "HardwareModel",
+     args=dict(base=None, dac_bits=4, full_scale=2.0, gain_sigma=0.1, offset_sigma=0.05, noise_sigma=0.2,
+               max_sweeps=5, delay=1, source=None, mismatch_seed=3, tau0=1e-9, energy_per_update=1e-15),
+     blame={"dac_bits": ("full_scale",)})  # dac_bits with a tiny full_scale: the step underflows, full_scale's fault
+spec(_B + "HardwareModel.sample_ising", make=_chip,
+     args=dict(J=RING6, h=H6, beta=0.7, n_sweeps=3, n_samples=4, init=np.ones(6, dtype=np.int8), rng=0),
+     blame={"J": ("h", "init"), "h": ("J",), "init": ("J",)},
+     extra={"J": [("sparse asymmetric", sparse.csr_array(np.triu(RING6)))],
+            "n_samples": [("spins needing > 10 GB", 2**34)]})
+spec(_B + "HardwareModel.sample_binary", make=_chip,
+     args=dict(logits=np.array([[0.5, -1.0], [2.0, 0.0]]), beta=1.3, rng=0))
+spec(_B + "HardwareModel.sample_categorical", make=_chip,
+     args=dict(logits=np.array([[0.0, -np.inf, 1.0], [2.0, 0.5, 0.0]]), beta=0.8, size=5, rng=0),
+     extra={"size": [("draws needing > 10 GB", 2**34)]})
+spec(_B + "HardwareModel.sample_gaussian", make=_chip,
+     args=dict(mean=np.array([1.0, -1.0]), precision_or_cov=np.array([[2.0, 0.3], [0.3, 1.0]]), size=6,
+               form="precision", rng=0),
+     blame={"mean": ("precision_or_cov",), "precision_or_cov": ("mean",)},
+     extra={"precision_or_cov": [("not positive definite", np.array([[1.0, 2.0], [2.0, 1.0]]))]})
+spec(_B + "HardwareModel.sample_custom", make=_chip,
+     args=dict(energy=_energy, init=np.zeros((3, 4), dtype=np.int64), n_steps=5, beta=0.9, n_values=3, rng=0),
+     blame={"n_values": ("init",)}, extra={"energy": [_NAN_E, _SHAPE_E, _STR_E]})
+spec(_B + "HardwareModel.mismatch", make=_chip, args=dict(n=6), extra={"n": [("> 10 GB", 2**40)]})
+for _m in ("transition_matrix", "stationary_law"):
+    spec(_B + "HardwareModel." + _m, make=_chip, args=dict(J=RING4, h=H6[:4], beta=0.7),
+         blame={"J": ("h",), "h": ("J",)}, extra={"J": [("12 spins", np.zeros((12, 12)))]})
+
+# the laws
+spec(_B + "dac_step", args=dict(bits=4, full_scale=2.0), blame={"bits": ("full_scale",)})
+spec(_B + "dac_quantize", args=dict(x=np.array([0.2, -0.6, 2.4, 9.0]), bits=3, full_scale=3.0),
+     blame={"bits": ("full_scale",)})
+spec(_B + "log_ratio_bound", args=dict(delta=np.array([[0.25, -0.5, 0.5], [0.1, 0.0, -0.1]]), beta=2.0))
+spec(_B + "kl_bound", args=dict(delta=np.array([[0.25, -0.5, 0.5], [0.1, 0.0, -0.1]]), beta=2.0))
+spec(_B + "ising_log_ratio_bound", args=dict(dJ=0.01 * RING6, dh=0.01 * H6, beta=2.0),
+     blame={"dJ": ("dh",), "dh": ("dJ",)})
+spec(_B + "noisy_sigmoid", args=dict(z=np.array([-1.0, 0.0, 3.0]), sigma=1.0))
+spec(_B + "noisy_sigmoid_approx", args=dict(z=np.array([-1.0, 0.0, 3.0]), sigma=1.0))

@@ -5,6 +5,8 @@ r"""Sampling units (chapter 9): the interface hardware implements, reference uni
 :mod:`thermoref.backend.reference`              :class:`NumpyBackend`, the package's own samplers
 :mod:`thermoref.backend.exact`                  :class:`ExactBackend`, enumeration and closed forms
 :mod:`thermoref.backend.sources`                weak random sources (a biased comparator, an LFSR)
+:mod:`thermoref.backend.hardware`               :class:`HardwareModel`, a p-bit device with non-idealities
+:mod:`thermoref.backend.dac`                    DAC quantization and its bounds on a Gibbs law
 ==============================================  ==========================================================
 
 A sampling unit draws from Gibbs laws on request: Ising spins, p-bits, categorical indices, Gaussian vectors
@@ -15,19 +17,24 @@ Every public name of the submodules is available here and documented here.
 References: Camsari, K. Y. et al. (2017) Phys. Rev. X 7, 031014; Geman, S. & Geman, D. (1984) IEEE PAMI 6, 721.
 """
 
-from . import exact, protocol, reference, sources
+from . import dac, exact, hardware, protocol, reference, sources
+from .dac import dac_quantize, dac_step, ising_log_ratio_bound, kl_bound, log_ratio_bound
 from .exact import MAX_EXACT_STATES, ExactBackend, SystemTooLargeError
+from .hardware import MAX_TRANSITION_SPINS, HardwareModel, noisy_sigmoid, noisy_sigmoid_approx
 from .protocol import BOLTZMANN_CONSTANT, LANDAUER_300K, Ledger, SamplingUnit
 from .reference import NumpyBackend
 from .sources import LFSR_PERIOD, BiasedUniforms, LFSRUniforms
 
 __all__ = [
     # submodules
-    "protocol", "reference", "exact", "sources",
+    "protocol", "reference", "exact", "sources", "dac", "hardware",
     # the interface
     "SamplingUnit", "Ledger", "LANDAUER_300K", "BOLTZMANN_CONSTANT",
     # reference units
     "NumpyBackend", "ExactBackend", "SystemTooLargeError", "MAX_EXACT_STATES",
     # weak random sources
     "BiasedUniforms", "LFSRUniforms", "LFSR_PERIOD",
+    # device non-idealities
+    "HardwareModel", "noisy_sigmoid", "noisy_sigmoid_approx", "MAX_TRANSITION_SPINS",
+    "dac_step", "dac_quantize", "log_ratio_bound", "kl_bound", "ising_log_ratio_bound",
 ]
