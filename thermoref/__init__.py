@@ -127,6 +127,10 @@ from .gibbs import (
 from .ising import (
     IsingModel,
     block_gibbs,
+    cut_value,
+    maxcut_exact,
+    maxcut_model,
+    read_gset,
     checkerboard_gibbs,
     kaufman_log_partition_function,
     lattice_energy,
@@ -166,6 +170,7 @@ __all__ = [
     "PTResult", "replica_exchange", "temperature_ladder",
     # Ising machines
     "IsingModel", "block_gibbs", "simulated_annealing", "checkerboard_gibbs", "lattice_energy", "magnetization",
+    "maxcut_model", "cut_value", "maxcut_exact", "read_gset",
     "kaufman_log_partition_function", "onsager_energy", "onsager_magnetization", "onsager_specific_heat",
     "integrated_autocorrelation_time", "integrated_autocorrelation_times",
     # attention

@@ -1,5 +1,8 @@
 """Specs: thermoref.pbit, thermoref.ising (through the package namespace, as documented), thermoref.tempering."""
 
+import os as _os
+import tempfile as _tempfile
+
 import numpy as np
 from scipy import sparse
 
@@ -83,9 +86,38 @@ spec("thermoref.ising.AnnealResult", result_type=True)
 
 # ---------------------------------------------------------------- thermoref.ising: Max-Cut
 HUGE_W = [("huge weights", RING * 1e308)]
-spec("thermoref.ising.cut_value", args=dict(spins=SPINS6, W=RING), extra={"W": HUGE_W})
-spec("thermoref.ising.maxcut_exact", args=dict(W=RING), extra={"W": HUGE_W})
-spec("thermoref.ising.maxcut_model", args=dict(W=RING), extra={"W": HUGE_W})
+_SPARSE_BAD_W = [
+    ("sparse huge weights", sparse.csr_array(RING * 1e308)),
+    ("sparse asymmetric", sparse.csr_array(np.triu(RING))),
+    ("sparse non-zero diagonal", sparse.csr_array(RING + np.eye(6))),
+    ("sparse NaN weight", sparse.csr_array(np.where(RING > 0, np.nan, 0.0))),
+    ("sparse complex", sparse.csr_array(RING * 1j)),
+    ("sparse non-square", sparse.csr_array(np.ones((6, 5)))),
+    ("sparse empty", sparse.csr_array((0, 0))),
+    ("sparse of another size", sparse.csr_array(np.ones((5, 5)) - np.eye(5))),
+]
+spec("thermoref.ising.cut_value", args=dict(spins=SPINS6, W=RING), extra={"W": HUGE_W + _SPARSE_BAD_W},
+     blame={"W": ("spins",)})  # W of another size makes the spins' shape wrong
+spec("thermoref.ising.maxcut_exact", args=dict(W=RING), extra={"W": HUGE_W + _SPARSE_BAD_W})
+spec("thermoref.ising.maxcut_model", args=dict(W=RING), extra={"W": HUGE_W + _SPARSE_BAD_W})
+
+
+def _gset_file(name, text):
+    path = _os.path.join(_tempfile.gettempdir(), f"thermoref-fuzz-gset-{name}")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+spec("thermoref.ising.read_gset", args=dict(path=_gset_file("ring", "6 6\n1 2 1\n2 3 1\n3 4 -1\n4 5 1\n5 6 1\n1 6 1\n")),
+     extra={"path": [("a missing file", "/no/such/dir/G1"), ("a directory", _tempfile.gettempdir()),
+                     ("bytes path", b"/tmp/G1"), ("a repeated edge", _gset_file("repeat", "3 2\n1 2 1\n2 1 1\n")),
+                     ("a self-loop", _gset_file("loop", "3 1\n2 2 1\n")),
+                     ("an index out of range", _gset_file("range", "3 1\n1 4 1\n")),
+                     ("too few edge lines", _gset_file("short", "3 2\n1 2 1\n")),
+                     ("a huge n", _gset_file("huge", "99999999999999999999 0\n")),
+                     ("a NaN weight", _gset_file("nan", "3 1\n1 2 nan\n")),
+                     ("not text", _gset_file("binary", "\x00\xff"))]})
 
 # ---------------------------------------------------------------- thermoref.ising: the square lattice
 for _f in ("checkerboard_gibbs", "checkerboard_gibbs_reference", "checkerboard_trace"):

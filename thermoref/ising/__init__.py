@@ -3,7 +3,7 @@ r"""Ising machines (chapter 6): Ising models on any graph, the square lattice, a
 ==============================================  ==========================================================
 :mod:`thermoref.ising.model`                    :class:`IsingModel`, its energy, its exact law by enumeration
 :mod:`thermoref.ising.samplers`                 block Gibbs, Metropolis, parallel tempering, annealing
-:mod:`thermoref.ising.maxcut`                   Max-Cut as a ground-state problem, exact optimum
+:mod:`thermoref.ising.maxcut`                   Max-Cut as a ground-state problem, exact optimum, G-set
 :mod:`thermoref.ising.lattice`                  the periodic square lattice: tuned checkerboard sweep, clusters
 :mod:`thermoref.ising.onsager`                  Onsager's and Kaufman's exact solutions
 ==============================================  ==========================================================
@@ -32,7 +32,7 @@ from .lattice import (
     swendsen_wang,
     wolff,
 )
-from .maxcut import cut_value, maxcut_exact, maxcut_model
+from .maxcut import cut_value, maxcut_exact, maxcut_model, read_gset
 from .model import ExactLaw, IsingModel, exact_law, ising_energy
 from .onsager import (
     BETA_C,
@@ -51,7 +51,7 @@ __all__ = [
     # any graph
     "IsingModel", "ExactLaw", "exact_law", "ising_energy", "greedy_colouring", "check_colouring",
     "block_gibbs", "metropolis", "parallel_tempering", "simulated_annealing", "AnnealResult",
-    "maxcut_model", "cut_value", "maxcut_exact",
+    "maxcut_model", "cut_value", "maxcut_exact", "read_gset",
     # the square lattice
     "checkerboard_gibbs", "checkerboard_gibbs_reference", "checkerboard_trace", "LatticeTrace",
     "heat_bath_table", "lattice_energy", "magnetization", "swendsen_wang", "wolff",

@@ -288,8 +288,8 @@ def simulated_annealing(model: IsingModel, spins: ArrayLike, betas: ArrayLike, *
     spins : array_like of shape (..., n)
         Initial configurations of independent runs.
     betas : array_like of shape (n_sweeps,)
-        The schedule (finite, non-negative, usually increasing, e.g. ``np.geomspace(0.1, 5, 200)``); an
-        empty schedule makes no sweep and returns the input.
+        The schedule (finite, non-negative, usually increasing, e.g. ``np.linspace(0.1, 3, 10_000)``; see
+        Notes for schedules measured on the G-set); an empty schedule makes no sweep and returns the input.
     rng : numpy.random.Generator or int
         Source of randomness.
     colours : array_like of shape (n,), optional
@@ -307,6 +307,17 @@ def simulated_annealing(model: IsingModel, spins: ArrayLike, betas: ArrayLike, *
     -----
     Sweep :math:`t` is a heat-bath sweep at :math:`\beta_t`; slowly increasing :math:`\beta` tracks the Gibbs
     law towards its ground states (logarithmic schedules guarantee it, faster ones are heuristics).
+
+    **A schedule that works** (Max-Cut through :func:`thermoref.ising.maxcut_model` with sparse weights, best of
+    4 runs from random partitions, against the best-known cuts of the G-set; ``benchmarks/bench_gset.py``):
+    on the random graphs G43 (1,000 nodes) and G22 (2,000), geometric :math:`\beta = 0.1 \to 5` or linear
+    :math:`0.1 \to 3` reach 99.5 % within 200-1,000 sweeps and 99.99 % at 10,000; the sparse G55 (5,000)
+    needs 1,000 sweeps for 99.5 %. The toroidal :math:`\pm1` grids G62 (7,000) and G81 (20,000) are the hard
+    ones: 200 sweeps stop near 97 %, and 99 % takes about 10,000 sweeps (G62: 99.2 % with either schedule;
+    G81: 99.0 % linear, 98.99 % geometric); 99.5 % was not reached within 10,000 sweeps. Start hot enough that
+    every spin flips freely (:math:`\beta_0 \lesssim 0.1` per unit of weight), end where an uphill flip is
+    rare (:math:`\beta_1 \approx 3`), and scale the number of sweeps before the range; runs are independent
+    chains of one call (``spins`` of shape (K, n)), nearly as cheap as one on a sparse graph.
 
     References
     ----------
