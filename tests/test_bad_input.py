@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import inspect
 import pkgutil
 
@@ -65,8 +66,13 @@ def _canonical(modname: str, name: str, obj: object) -> str:
 PUBLIC = _public_callables()
 
 
+#: Callables of an optional extra, specified only where the extra is installed (tests/fuzz_specs/thrml_family.py);
+#: CI's thrml step fuzzes them in the environment that has thrml.
+OPTIONAL = () if importlib.util.find_spec("thrml") is not None else ("thermoref.backend.ThrmlBackend",)
+
+
 def test_every_public_callable_has_a_spec():
-    missing = sorted(set(PUBLIC) - set(SPECS))
+    missing = sorted(n for n in set(PUBLIC) - set(SPECS) if not n.startswith(OPTIONAL))
     assert missing == [], f"public callables without a bad-input spec: {missing}"
 
 

@@ -44,14 +44,32 @@ def test_run_time_dependencies_are_numpy_and_scipy_only():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
     deps = sorted(re.split(r"[<>=!~ ]", d)[0] for d in meta["project"]["dependencies"])
     assert deps == ["numpy", "scipy"]
-    imported = set()
+    imported, lazy = set(), {}
     for path in SOURCES:
         for line in path.read_text().splitlines():
-            m = re.match(r"\s*(?:from|import)\s+([A-Za-z_][\w]*)", line)
+            m = re.match(r"(\s*)(?:from|import)\s+([A-Za-z_][\w]*)", line)
             if m:
-                imported.add(m.group(1))
-    third_party = imported - {"numpy", "scipy", "__future__", "thermoref"} - set(__import__("sys").stdlib_module_names)
+                (lazy.setdefault(path.name, set()) if m.group(1) else imported).add(m.group(2))
+    allowed = {"numpy", "scipy", "__future__", "thermoref"} | set(__import__("sys").stdlib_module_names)
+    third_party = imported - allowed
     assert third_party == set(), f"package imports {third_party} (run time may need only numpy and scipy)"
+    # optional imports inside functions, each confined to the one module that needs it
+    lazy_third = {name: mods - allowed for name, mods in lazy.items() if mods - allowed}
+    assert lazy_third == {"conformance.py": {"pytest"}, "thrml_adapter.py": OPTIONAL_THRML}, lazy_third
+
+
+#: What the thrml adapter imports lazily (the optional extra ``thermoref[thrml]``).
+OPTIONAL_THRML = {"equinox", "jax", "thrml"}
+
+
+def test_importing_the_package_imports_no_optional_dependency():
+    import subprocess
+    import sys
+
+    code = ("import sys, thermoref, thermoref.backend; "
+            "print(sorted(m for m in ('jax', 'thrml', 'pytest', 'equinox', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
 
 
 def _code_only(src: str) -> str:

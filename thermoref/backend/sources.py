@@ -47,7 +47,11 @@ def _shape(size: object, dtype: object, out: object) -> tuple[int, ...]:
     """The output shape of ``random(size)``, refusing what the weak sources do not model (named errors)."""
     if out is not None:
         raise TypeError("out: a weak source writes no output buffer; pass out=None")
-    if np.dtype(dtype) != np.float64:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype: not a NumPy dtype: {dtype!r}") from None
+    if dt != np.float64:
         raise ValueError(f"dtype: a weak source draws float64 only, got {np.dtype(dtype)}")
     if size is None:
         return ()
