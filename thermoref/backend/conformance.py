@@ -187,8 +187,8 @@ class ConformanceReport:
         --------
         >>> from thermoref.backend import NumpyBackend, run_conformance
         >>> print(run_conformance(NumpyBackend(), checks=("shapes_and_dtypes",)).table())
-        check                  statistic                     value   p (adj.)  alpha/check    draws  power  verdict
-        shapes_and_dtypes      failures                          0          -            0        8      -  pass
+        check                    statistic                      value   p (adj.)  alpha/check    draws  power  verdict
+        shapes_and_dtypes        failures                           0          -            0        8      -  pass
         """
         head = (f"{'check':<24} {'statistic':<27} {'value':>8} {'p (adj.)':>10} {'alpha/check':>12} {'draws':>8} "
                 f"{'power':>6}  verdict")
