@@ -83,7 +83,12 @@ def _load() -> dict[str, Any]:
             return mu + solve_triangular(L, z.T, lower=True, trans="T").T
         return mu + z @ L.T
 
-    _JAX.update(jax=jax, jnp=jnp, thrml=thrml, SpinEBMFactor=SpinEBMFactor,
+    def scaled(program, b):  # the program of beta * (h, J): every float leaf is a (padded, gathered) weight
+        return jax.tree_util.tree_map(
+            lambda x: x * b if eqx.is_array(x) and jnp.issubdtype(x.dtype, jnp.floating) else x, program,
+            is_leaf=eqx.is_array)
+
+    _JAX.update(jax=jax, jnp=jnp, thrml=thrml, SpinEBMFactor=SpinEBMFactor, scaled=scaled,
                 SpinGibbsConditional=SpinGibbsConditional, ising=ising, binary=binary,
                 categorical=jax.jit(categorical, static_argnames="size"),
                 gaussian=jax.jit(gaussian, static_argnames=("size", "precision")))
@@ -169,7 +174,9 @@ class ThrmlBackend:
       :math:`P(s_i=+1\mid s_{-i}) = \sigma(2\beta\phi_i)`, :math:`\phi_i=\sum_j J_{ij}s_j+h_i` (the same
       chain as the NumPy reference, with JAX's threefry bits). Chains run under ``jax.vmap``, sweeps under
       ``jax.lax.fori_loop``, compiled once per coupling graph and number of chains (changing ``beta``, ``h``,
-      the couplings' values or ``n_sweeps`` reuses the compiled program).
+      the couplings' values or ``n_sweeps`` reuses the compiled program); thrml's program object is built
+      once per model and scaled by :math:`\beta` per call, so an annealing schedule of one call per sweep does
+      not rebuild it.
     * ``sample_binary``: JAX, ``jax.random.bernoulli`` with :math:`p=\sigma(\beta\ell)` (what thrml's
       ``BernoulliConditional`` does for one unit; a graph of independent units needs no program).
     * ``sample_categorical``: JAX, inverse CDF of :math:`\mathrm{softmax}(\beta\ell)` by ``searchsorted``,
@@ -287,9 +294,11 @@ class ThrmlBackend:
         with m["jax"].enable_x64(True):
             skey = (model.n, i.tobytes(), j.tobytes(), colours.tobytes())
             st = self._cached(self._structures, skey, lambda: _Structure(model.n, i, j, colours, m))
-            bias, weight = b * model.h, b * w
-            prog = self._cached(self._programs, (skey, bias.tobytes(), weight.tobytes()),
-                                lambda: st.program(bias, weight, m))
+            # thrml builds a program from beta-scaled factors; building it costs far more than a sweep, so the
+            # program of (h, J) is built once and scaled by beta (bit-identical: each float leaf of the program is
+            # a padded gather of the weights, and b * gather(x) == gather(b * x) elementwise)
+            prog = m["scaled"](self._cached(self._programs, (skey, model.h.tobytes(), w.tobytes()),
+                                            lambda: st.program(model.h, w, m)), b)
             init_blocks = [m["jnp"].asarray(s[:, idx] > 0) for idx in st.members]  # bool, True = +1
             keys = m["jax"].random.split(key, n_samples)
             out = m["ising"](prog, keys, init_blocks, m["jnp"].asarray(n_sweeps))
