@@ -61,16 +61,17 @@ def maxcut_model(W: ArrayLike) -> IsingModel:
     energy, every local field, hence every annealing run with the same seed, is bit-for-bit the same. Prefer
     sparse storage for graphs with few edges per node: a sweep then costs :math:`O(\text{edges})` per run
     instead of :math:`O(n^2)`, and memory is :math:`O(\text{edges})` (a dense 20,000-node matrix alone would
-    take 3.2 GB). On the G-set's 1,000-node G43 (10 colour classes), one annealing sweep of 4 runs took
-    0.89 ms sparse against 4.3 ms dense on the 2-core development machine (``benchmarks/bench_gset.py``).
+    take 3.2 GB). On the G-set's 1,000-node G43 (10 colour classes), one annealing sweep of 4 runs was about
+    five times faster sparse than dense on the 2-core development machine (``benchmarks/bench_gset.py``
+    measures it).
 
     **BLAS threading.** The dense route does one small matrix product per colour class per sweep (on G43,
     4 x 1000 times 1000 x ~100). Such products are too small to gain from threads: with OpenBLAS's default
     of one thread per core, starting and synchronizing the threads costs more than the product, and on the
-    2-core machine (shared with other jobs) the dense route took 9.7 ms per sweep with the default threads
-    against 4.3 ms with ``OPENBLAS_NUM_THREADS=1``, with the same bits (the issue that reported it saw 10x on
-    an idle machine's larger products). Set ``OPENBLAS_NUM_THREADS=1`` (or use ``threadpoolctl``) before
-    running many small dense sweeps; the sparse route does not call BLAS.
+    2-core machine the dense route ran about twice as slowly with the default threads as with
+    ``OPENBLAS_NUM_THREADS=1``, with the same bits (a 10x slowdown has been seen too; the ratio depends on the
+    machine's load). Set ``OPENBLAS_NUM_THREADS=1`` (or use ``threadpoolctl``) before running many small dense
+    sweeps; the sparse route does not call BLAS.
 
     References
     ----------
