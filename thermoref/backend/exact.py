@@ -22,6 +22,7 @@ from ..ising.model import _enumerate_law
 from .._validation import check_positive_int
 from . import _checks
 from .protocol import Ledger, SamplingUnit, implements
+from .reference import NumpyBackend
 
 __all__ = ["ExactBackend", "SystemTooLargeError", "MAX_EXACT_STATES"]
 
@@ -155,13 +156,8 @@ class ExactBackend:
         self.ledger.charge(samples=out.size, updates=out.size, phases=size)
         return out
 
-    @implements(SamplingUnit.sample_gaussian)
-    def sample_gaussian(self, mean: ArrayLike, precision_or_cov: ArrayLike, *, size: int, form: str = "cov",
-                        rng: np.random.Generator | int) -> np.ndarray:
-        mu, L, size, form, rng = _checks.check_gaussian(mean, precision_or_cov, size, form, rng)
-        out = _checks.gaussian_draws(mu, L, size, form, rng)
-        self.ledger.charge(samples=size, updates=size * mu.size, phases=size)
-        return out
+    # the Gaussian law is exact in closed form (a Cholesky factor); one implementation serves both units
+    sample_gaussian = NumpyBackend.sample_gaussian
 
     @implements(SamplingUnit.sample_custom)
     def sample_custom(self, energy: Callable[[np.ndarray], ArrayLike], init: ArrayLike, *, n_steps: int,
