@@ -721,3 +721,28 @@ def test_kv_cache_empty_bad_input():
     s = Spec("thermoref.transformer.KVCache.empty", args=dict(config=CFG, batch=3, dtype=np.float32),
              extra={"dtype": [("unknown name", "abc"), ("float16", np.float16), ("int", int)]})
     assert check_spec(s) == []
+
+
+def test_generate_next_token_rule_is_called_with_the_state_and_its_output_checked():
+    """A decoding rule sees the last logits, the step and the tokens so far; greedy as a rule equals greedy."""
+    from thermoref.transformer import generate, load_pretrained
+
+    config, params = load_pretrained("copy")
+    seen = []
+
+    def greedy(logits, step, tokens, rng):
+        seen.append((logits.shape, step, tokens.shape, rng is None))
+        return np.argmax(logits, axis=-1)
+
+    out = generate(params, [[1, 2, 3]] * 2, 4, config, next_token=greedy)
+    assert np.array_equal(out, generate(params, [[1, 2, 3]] * 2, 4, config))
+    assert seen == [((2, config.vocab_size), s, (2, 3 + s), True) for s in range(4)]
+    bad = {"wrong shape": lambda l, s, t, r: np.zeros(3, dtype=int), "float ids": lambda l, s, t, r: np.zeros(2),
+           "out of range": lambda l, s, t, r: np.full(2, config.vocab_size)}
+    for name, rule in bad.items():
+        with pytest.raises(ValueError, match="^next_token:"):
+            generate(params, [[1, 2, 3]] * 2, 2, config, next_token=rule)
+    with pytest.raises(ValueError, match="^next_token:"):
+        generate(params, [[1, 2, 3]], 2, config, temperature=1.0, rng=0, next_token=greedy)
+    with pytest.raises(TypeError, match="^next_token:"):
+        generate(params, [[1, 2, 3]], 2, config, next_token=3)

@@ -141,6 +141,8 @@ spec(_T + "KVCache", result_type=True)
 spec(_T + "generate",
      args=dict(params=PARAMS, prompt=TOKENS[:, :2], n_new=3, config=CFG, temperature=0.7, rng=0,
                seam=_seam(), return_logits=True, backend=__import__("thermoref.backend", fromlist=["x"]).NumpyBackend()),
+     skip={"next_token": "a user decoding rule, exclusive with temperature and backend (which this spec fuzzes); "
+                         "its bad returns are tested in tests/test_transformer.py"},
      blame=_CONFIG_BLAME,
      extra={"params": _BAD_PARAMS, "prompt": _BAD_TOKENS, "seam": _BAD_SEAMS, "config": _OTHER_CONFIG,
             "temperature": [("tiny", 1e-300), ("huge", 1e300)], "n_new": [("one past the context", 5)]})

@@ -13,17 +13,29 @@ Ackley, D. H., Hinton, G. E. & Sejnowski, T. J. (1985) Cognitive Science 9, 147 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import as_rng, check_allocation, check_bool, check_positive_int, check_real
+from .._validation import as_rng, check_allocation, check_bool, check_callable, check_positive_int, check_real
 from ..backend.protocol import SamplingUnit
 from ..sampling import sample_categorical
 from .config import TransformerConfig, _check_config, _check_dtype
 from .model import _check_call, _check_overflow, _forward
 from .seam import AttentionSeam
+
+
+def _rule_token(rule: Callable, last: np.ndarray, step: int, tokens: np.ndarray,
+                rng: np.random.Generator | None) -> np.ndarray:
+    """The ids (B,) a decoding rule returns for logits (B, V), checked (shape, integers in range)."""
+    idx = np.asarray(rule(last.copy(), step, tokens.copy(), rng))
+    if idx.shape != (last.shape[0],) or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"next_token: returned {idx.dtype} of shape {idx.shape}; expected integers of shape "
+                         f"{(last.shape[0],)}")
+    if idx.size and (idx.min() < 0 or idx.max() >= last.shape[1]):
+        raise ValueError(f"next_token: returned a token outside [0, {last.shape[1]})")
+    return idx.astype(np.int64)
 
 
 def _next_token(unit: SamplingUnit, last: np.ndarray, beta: float, rng: np.random.Generator) -> np.ndarray:
@@ -124,6 +136,7 @@ def generate(
     seam: AttentionSeam | None = None,
     return_logits: bool = False,
     backend: SamplingUnit | None = None,
+    next_token: Callable[[np.ndarray, int, np.ndarray, np.random.Generator | None], ArrayLike] | None = None,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     r"""Extend each prompt by ``n_new`` tokens, one at a time, through a KV cache.
 
@@ -150,6 +163,12 @@ def generate(
         The unit that draws the next token at :math:`kT > 0`, through its
         ``sample_categorical(logits, 1/kT, 1, rng=rng)``; default: :func:`thermoref.sampling.sample_categorical`.
         (Sampled attention's unit is the seam's ``backend``.)
+    next_token : callable, optional
+        A decoding rule that replaces the temperature draw: ``next_token(logits, step, tokens, rng)`` gets the
+        last position's logits (B, V), the step index ``s`` (0-based), the tokens so far (B, T0 + s) and the
+        Generator (``None`` if no ``rng`` was given), and returns B token ids in [0, V) (checked). Schedules,
+        truncations and penalties of :mod:`thermoref.decoding` are such rules; ``temperature`` and
+        ``backend`` must then keep their defaults.
 
     Returns
     -------
@@ -183,6 +202,13 @@ def generate(
     params, tokens, rng = _check_call(params, prompt, config, seam, rng, None, tokens_name="prompt")
     if backend is not None and not isinstance(backend, SamplingUnit):
         raise TypeError(f"backend: expected None or a thermoref.backend.SamplingUnit, got {type(backend).__name__}")
+    if next_token is not None:
+        check_callable(next_token, "next_token")
+        if kT != 0 or backend is not None:
+            raise ValueError("next_token: a decoding rule replaces temperature and backend; leave them at their "
+                             "defaults")
+        if rng is not None:
+            rng = as_rng(rng)
     if kT > 0:
         if rng is None:
             raise TypeError("rng: sampling at temperature > 0 needs an rng (a numpy.random.Generator or an int seed)")
@@ -204,7 +230,9 @@ def generate(
         cache.length = start
         last = logits[:, -1]  # (B, V)
         logits_out[:, s] = last
-        if kT == 0 or 1.0 / kT == np.inf:  # kT -> 0: the law's limit is its mode
+        if next_token is not None:
+            nxt = _rule_token(next_token, last, s, out[:, :T0 + s], rng)  # (B,)
+        elif kT == 0 or 1.0 / kT == np.inf:  # kT -> 0: the law's limit is its mode
             nxt = np.argmax(last, axis=-1)  # (B,)
         elif backend is None:
             nxt = sample_categorical(last, beta=1.0 / kT, rng=rng)  # (B,)
