@@ -21,10 +21,11 @@ The package reads as the book's table of contents:
 :mod:`thermoref.attention`             attention as a Gibbs law: exact, sampled, heads, variants (ch. 7)
 :mod:`thermoref.transformer`           a tiny decoder-only transformer, trained here, run with sampled attention (ch. 8)
 :mod:`thermoref.backend`               the sampling unit: its interface, reference units, conformance, devices (ch. 9)
+:mod:`thermoref.decoding`              sampling heads: schedules, truncations, pipelines, negatives, p-bit softmax (ch. 10)
 :mod:`thermoref.testing`               goodness-of-fit statistics with stated error rates (all chapters)
 =====================================  =================================================================
 
-Room is left for what comes next: ``thermoref.decoding`` (ch. 10), ``thermoref.pretrained`` (ch. 11).
+Room is left for what comes next: ``thermoref.pretrained`` (ch. 11).
 
 Naming table
 ------------
@@ -83,6 +84,7 @@ updates (one site, key or row advanced by one step) is never started.
 from . import (
     attention,
     backend,
+    decoding,
     empirical,
     estimators,
     gibbs,
@@ -153,7 +155,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     # modules
-    "attention", "backend", "empirical", "estimators", "gibbs", "ising", "langevin", "mcmc", "mixture", "ou", "ou_linalg",
+    "attention", "backend", "decoding", "empirical", "estimators", "gibbs", "ising", "langevin", "mcmc", "mixture", "ou", "ou_linalg",
     "pbit", "sampling", "spectra", "tempering", "testing", "thermo_mlp", "transformer",
     # limits
     "MAX_BYTES", "MAX_WORK",

@@ -1,0 +1,32 @@
+r"""Sampling heads (chapter 10): the next-token draw, its schedules and truncations, pipelines, negatives, p-bits.
+
+A language model's last step draws the next token from :math:`e^{\beta\ell}/Z`: where sampling hardware meets
+ML first. Every public name of the submodules is available here and documented here.
+
+==============================================  ==========================================================
+:mod:`thermoref.decoding.laws`                  the next-token law after penalty, temperature, top-k, top-p,
+                                                min-p; its sampler; a decoding rule for ``generate``
+:mod:`thermoref.decoding.schedules`             beta over generation steps; a relaxing head (annealed chain)
+:mod:`thermoref.decoding.noise`                 argmax of noisy logits (Gumbel, Gaussian); DAC-limited heads
+==============================================  ==========================================================
+
+References: Holtzman, A. et al. (2020) "The curious case of neural text degeneration", ICLR (nucleus sampling);
+Jean, S. et al. (2015) "On using very large target vocabulary for neural machine translation", ACL (sampled
+softmax).
+"""
+
+from . import laws, noise, schedules
+from .laws import decoding_law, decoding_logits, decoding_rule, sample_decoding
+from .noise import DacHeadError, best_gaussian_sigma, dac_head_error, gaussian_argmax_law, noisy_argmax
+from .schedules import SCHEDULES, annealed_law, beta_schedule, metropolis_kernel, sample_annealed
+
+__all__ = [
+    # submodules
+    "laws", "schedules", "noise",
+    # transforms of the next-token law
+    "decoding_logits", "decoding_law", "sample_decoding", "decoding_rule",
+    # schedules and relaxing heads
+    "SCHEDULES", "beta_schedule", "metropolis_kernel", "annealed_law", "sample_annealed",
+    # noise on logits, DAC-limited heads
+    "gaussian_argmax_law", "noisy_argmax", "best_gaussian_sigma", "DacHeadError", "dac_head_error",
+]
