@@ -32,3 +32,43 @@ spec(_D + "noisy_argmax", args=dict(logits=_L, scale=0.8, size=4, noise="gaussia
 spec(_D + "best_gaussian_sigma", args=dict(logits=_L[:3], beta=1.0, criterion="tv"), allow_inf=True)
 spec(_D + "DacHeadError", result_type=True)
 spec(_D + "dac_head_error", args=dict(logits=_L, bits=6, full_scale=3.0, beta=1.0))
+
+# ---------------------------------------------------------------- negatives for sampled softmax
+
+_D = "thermoref.decoding."
+_LN = np.array([1.0, -0.5, 2.0, 0.3, -1.0, 0.7])
+
+
+def _copy_model():
+    from thermoref.transformer import load_pretrained, make_batch
+
+    cfg, params = load_pretrained("copy")
+    return cfg, params, make_batch("copy", 2, rng=0)
+
+
+_CFG, _P, _B = _copy_model()
+
+spec(_D + "NegativeLaw", result_type=True)
+spec(_D + "SampledSoftmaxMoments", result_type=True)
+spec(_D + "negative_law", args=dict(logits=_LN, target=2, K=2, beta=0.8, replace=False,
+                                    proposal=np.array([5.0, 1.0, 3.0, 1.0, 2.0, 4.0])),
+     blame={"logits": ("target", "proposal"), "target": ("logits",), "K": ("logits",)})
+spec(_D + "sample_negatives", args=dict(logits=_LN, target=2, K=2, size=3, beta=0.8, replace=False,
+                                        proposal=None, rng=0),
+     blame={"logits": ("target",), "target": ("logits",)})
+spec(_D + "sampled_softmax_loss", args=dict(logits=_LN, target=2, negatives=np.array([0, 1, 1]),
+                                            log_expected_count=np.array([-0.5, 0.1, 0.1])),
+     blame={"logits": ("target", "negatives"), "target": ("negatives",), "negatives": ("log_expected_count",)})
+spec(_D + "sampled_softmax_moments", args=dict(logits=_LN, target=2, K=2, beta=0.8, replace=True,
+                                               proposal="uniform", corrected=True),
+     blame={"logits": ("target", "proposal"), "target": ("logits",)})
+spec(_D + "expected_calibration_error", args=dict(probs=np.array([[0.85, 0.15], [0.38, 0.62]]),
+                                                  labels=np.array([0, 0]), n_bins=5),
+     blame={"probs": ("labels",)})
+spec(_D + "contrastive_loss_and_grad", args=dict(params=_P, tokens=_B.tokens, targets=_B.targets, config=_CFG,
+                                                 K=2, lam=0.5, rng=0, mask=_B.mask, proposal="uniform",
+                                                 replace=True, corrected=True),
+     blame={"tokens": ("targets", "mask"), "targets": ("mask",)}, timeout=10.0)
+spec(_D + "contrastive_finetune", args=dict(params=_P, config=_CFG, task="copy", n_steps=1, lam=0.5, K=2, rng=0,
+                                            lr=1e-3, batch_size=2, proposal=None, replace=True, corrected=True),
+     timeout=10.0)

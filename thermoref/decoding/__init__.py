@@ -8,6 +8,7 @@ ML first. Every public name of the submodules is available here and documented h
                                                 min-p; its sampler; a decoding rule for ``generate``
 :mod:`thermoref.decoding.schedules`             beta over generation steps; a relaxing head (annealed chain)
 :mod:`thermoref.decoding.noise`                 argmax of noisy logits (Gumbel, Gaussian); DAC-limited heads
+:mod:`thermoref.decoding.negatives`             negatives for sampled softmax, its bias and log-Q correction
 ==============================================  ==========================================================
 
 References: Holtzman, A. et al. (2020) "The curious case of neural text degeneration", ICLR (nucleus sampling);
@@ -15,18 +16,32 @@ Jean, S. et al. (2015) "On using very large target vocabulary for neural machine
 softmax).
 """
 
-from . import laws, noise, schedules
+from . import laws, negatives, noise, schedules
 from .laws import decoding_law, decoding_logits, decoding_rule, sample_decoding
+from .negatives import (
+    NegativeLaw,
+    SampledSoftmaxMoments,
+    contrastive_finetune,
+    contrastive_loss_and_grad,
+    expected_calibration_error,
+    negative_law,
+    sample_negatives,
+    sampled_softmax_loss,
+    sampled_softmax_moments,
+)
 from .noise import DacHeadError, best_gaussian_sigma, dac_head_error, gaussian_argmax_law, noisy_argmax
 from .schedules import SCHEDULES, annealed_law, beta_schedule, metropolis_kernel, sample_annealed
 
 __all__ = [
     # submodules
-    "laws", "schedules", "noise",
+    "laws", "schedules", "noise", "negatives",
     # transforms of the next-token law
     "decoding_logits", "decoding_law", "sample_decoding", "decoding_rule",
     # schedules and relaxing heads
     "SCHEDULES", "beta_schedule", "metropolis_kernel", "annealed_law", "sample_annealed",
     # noise on logits, DAC-limited heads
     "gaussian_argmax_law", "noisy_argmax", "best_gaussian_sigma", "DacHeadError", "dac_head_error",
+    # negatives for energy-based objectives
+    "negative_law", "NegativeLaw", "sample_negatives", "sampled_softmax_loss", "sampled_softmax_moments",
+    "SampledSoftmaxMoments", "expected_calibration_error", "contrastive_loss_and_grad", "contrastive_finetune",
 ]

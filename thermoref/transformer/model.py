@@ -482,13 +482,22 @@ def loss_and_grad(
 
 def _loss_and_grad(params, tokens, t, m, config, seam, rng):
     """The forward and backward pass on validated input (``t``, ``m``: targets and mask)."""
-    logits, (caches, lnf, z), _ = _forward(params, tokens, config, seam, rng, None, keep=True)
+    logits, cache, _ = _forward(params, tokens, config, seam, rng, None, keep=True)
     logp = _log_law(logits)  # (B, T, V)
     n = int(m.sum())
     loss = float(-np.take_along_axis(logp, t[..., None], axis=-1)[..., 0][m].sum() / n)
     dlogits = np.exp(logp)  # (B, T, V): softmax
     np.put_along_axis(dlogits, t[..., None], np.take_along_axis(dlogits, t[..., None], axis=-1) - 1.0, axis=-1)
     dlogits *= (m / n)[..., None]  # (B, T, V)
+    return loss, _backward(params, tokens, config, cache, dlogits)
+
+
+def _backward(params, tokens, config, cache, dlogits):
+    """Every parameter's gradient from the loss's gradient ``dlogits`` (B, T, V) and a ``keep=True`` cache.
+
+    Private hook shared with :mod:`thermoref.decoding.negatives` (losses other than the cross-entropy).
+    """
+    caches, lnf, z = cache
     grads = {"wte": _outer(dlogits, z)}  # (V, D): the tied head
     dz = dlogits @ params["wte"]  # (B, T, D)
     dx, grads["ln_f.g"], grads["ln_f.b"] = _layer_norm_backward(dz, params["ln_f.g"], lnf)
@@ -535,4 +544,4 @@ def _loss_and_grad(params, tokens, t, m, config, seam, rng):
     grads["wpe"][:T] = dx.sum(axis=0)
     np.add.at(grads["wte"], tokens.ravel(), dx.reshape(-1, dx.shape[-1]))  # (V, D): embedding lookups
     dtype = params["wte"].dtype
-    return loss, {name: grads[name].astype(dtype, copy=False) for name in params}
+    return {name: grads[name].astype(dtype, copy=False) for name in params}
