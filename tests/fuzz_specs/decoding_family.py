@@ -72,3 +72,26 @@ spec(_D + "contrastive_loss_and_grad", args=dict(params=_P, tokens=_B.tokens, ta
 spec(_D + "contrastive_finetune", args=dict(params=_P, config=_CFG, task="copy", n_steps=1, lam=0.5, K=2, rng=0,
                                             lr=1e-3, batch_size=2, proposal=None, replace=True, corrected=True),
      timeout=10.0)
+
+# ---------------------------------------------------------------- two-unit pipelines
+
+_D = "thermoref.decoding."
+_LP = np.array([1.3, -0.4, 2.1, -np.inf, -1.5, 0.9])
+
+
+def _unit():
+    from thermoref.backend import HalfVocabularyPipeline
+
+    return HalfVocabularyPipeline()
+
+
+spec(_D + "half_vocabulary_law", args=dict(logits=_LP, beta=0.8, draw=3))
+spec(_D + "HalfVocabularyError", result_type=True)
+spec(_D + "half_vocabulary_error", args=dict(logits=_LP, beta=0.8))
+spec(_D + "AlternatingPipeline", args=dict(tau0=1.0, energy_per_update=1e-18))
+spec(_D + "SplitVocabularyPipeline", args=dict(tau0=1.0, energy_per_update=1e-18))
+spec(_D + "pipeline_rule", args=dict(unit=_unit(), beta=0.7),
+     extra={"unit": [("an object without the methods", object()), ("a unit class", type(_unit()))]})
+spec(_D + "PipelineTiming", result_type=True)
+spec(_D + "pipeline_timing", args=dict(t_mix=10.0, t_read=1.0, t_partition=2.0, mix_exponent=1.0, heavier_half=0.7),
+     extra={"heavier_half": [("below 1/2", 0.3)]})

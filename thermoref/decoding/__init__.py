@@ -8,6 +8,8 @@ ML first. Every public name of the submodules is available here and documented h
                                                 min-p; its sampler; a decoding rule for ``generate``
 :mod:`thermoref.decoding.schedules`             beta over generation steps; a relaxing head (annealed chain)
 :mod:`thermoref.decoding.noise`                 argmax of noisy logits (Gumbel, Gaussian); DAC-limited heads
+:mod:`thermoref.decoding.pipeline`              two-unit pipelines: the half-vocabulary design's law; exact
+                                                pipelines; what each hides in latency
 :mod:`thermoref.decoding.negatives`             negatives for sampled softmax, its bias and log-Q correction
 ==============================================  ==========================================================
 
@@ -16,7 +18,7 @@ Jean, S. et al. (2015) "On using very large target vocabulary for neural machine
 softmax).
 """
 
-from . import laws, negatives, noise, schedules
+from . import laws, negatives, noise, pipeline, schedules
 from .laws import decoding_law, decoding_logits, decoding_rule, sample_decoding
 from .negatives import (
     NegativeLaw,
@@ -30,17 +32,31 @@ from .negatives import (
     sampled_softmax_moments,
 )
 from .noise import DacHeadError, best_gaussian_sigma, dac_head_error, gaussian_argmax_law, noisy_argmax
+from .pipeline import (
+    PIPELINE_DESIGNS,
+    AlternatingPipeline,
+    HalfVocabularyError,
+    PipelineTiming,
+    SplitVocabularyPipeline,
+    half_vocabulary_error,
+    half_vocabulary_law,
+    pipeline_rule,
+    pipeline_timing,
+)
 from .schedules import SCHEDULES, annealed_law, beta_schedule, metropolis_kernel, sample_annealed
 
 __all__ = [
     # submodules
-    "laws", "schedules", "noise", "negatives",
+    "laws", "schedules", "noise", "negatives", "pipeline",
     # transforms of the next-token law
     "decoding_logits", "decoding_law", "sample_decoding", "decoding_rule",
     # schedules and relaxing heads
     "SCHEDULES", "beta_schedule", "metropolis_kernel", "annealed_law", "sample_annealed",
     # noise on logits, DAC-limited heads
     "gaussian_argmax_law", "noisy_argmax", "best_gaussian_sigma", "DacHeadError", "dac_head_error",
+    # two-unit pipelines
+    "half_vocabulary_law", "HalfVocabularyError", "half_vocabulary_error", "AlternatingPipeline",
+    "SplitVocabularyPipeline", "pipeline_rule", "PIPELINE_DESIGNS", "PipelineTiming", "pipeline_timing",
     # negatives for energy-based objectives
     "negative_law", "NegativeLaw", "sample_negatives", "sampled_softmax_loss", "sampled_softmax_moments",
     "SampledSoftmaxMoments", "expected_calibration_error", "contrastive_loss_and_grad", "contrastive_finetune",
