@@ -258,3 +258,29 @@ def test_broken_units_refuse_bad_input_like_every_unit():
             cls().sample_binary(np.zeros(2), -1.0, rng=0)
         with pytest.raises(TypeError, match="^rng:"):
             cls().sample_categorical(np.zeros(3), 1.0, 2, rng="x")
+
+
+class _UniformHalfSplit(NumpyBackend):
+    """A split pipeline that picks the even or odd half of the vocabulary uniformly, then draws within it: its
+    pooled law is (p_even / w_even + p_odd / w_odd) / 2, which equals softmax only where each half holds half
+    the mass (the regression the third categorical row was added for)."""
+
+    def sample_categorical(self, logits, beta, size, *, rng):
+        rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+        z = np.asarray(logits, dtype=float)
+        parity = np.arange(z.shape[-1]) % 2
+        half = rng.integers(0, 2, size=z.shape[:-1] + (size,))  # (..., size): the half of each draw
+        out = np.empty(z.shape[:-1] + (size,), dtype=np.int64)
+        for r in (0, 1):  # the two halves (not a loop over rows or draws)
+            masked = np.where(parity == r, z, -np.inf)
+            draws = super().sample_categorical(masked, beta, size, rng=rng)
+            out = np.where(half == r, draws, out)
+        return out
+
+
+def test_a_split_that_ignores_the_halves_partition_functions_is_rejected():
+    from thermoref.backend import run_conformance
+
+    report = run_conformance(_UniformHalfSplit(), checks=("categorical_large",), rng=0)
+    assert not report.passed and report.failed == ("categorical_large",)
+    assert run_conformance(NumpyBackend(), checks=("categorical_large",), rng=0).passed

@@ -84,11 +84,16 @@ def custom_law(beta: float) -> np.ndarray:
 
 
 def categorical_logits() -> np.ndarray:
-    """Two rows of 4096 logits with nearly all mass beyond index 255 (bumps at 2600 and 1495), every 97th masked."""
+    """Three rows of 4096 logits with nearly all mass beyond index 255, every 97th masked.
+
+    Rows 0 and 1 have bumps at 2600 and 1495, with the even and the odd ids carrying about half the mass each;
+    row 2 is row 0 with the odd ids raised by 1, so its parity halves carry unequal mass (about 0.31 / 0.69 at
+    ``CAT_BETA``): a pipeline that picks a half uniformly, instead of by its partition function, is wrong there.
+    """
     g = np.random.default_rng(4096)
     i = np.arange(4096)
     row = -2.0 * ((i - 2600) / 700.0) ** 2 + 0.7 * g.standard_normal(4096)
-    z = np.stack([row, row[::-1]])  # (2, 4096)
+    z = np.stack([row, row[::-1], row + (i % 2)])  # (3, 4096)
     z[:, ::97] = -np.inf
     return z
 

@@ -387,18 +387,19 @@ def _check_binary_frequencies(run: _Run) -> CheckResult:
 def _check_categorical_large(run: _Run) -> CheckResult:
     """Chi-square of 4096-category draws, per row and per slot group (slot parity x first/second half)."""
     z = cases.categorical_logits()
-    P = np.repeat(cases.softmax_rows(z, cases.CAT_BETA), 4, axis=0)  # (8, 4096): 2 rows x 4 slot groups
+    R = z.shape[0]
+    P = np.repeat(cases.softmax_rows(z, cases.CAT_BETA), 4, axis=0)  # (4R, 4096): R rows x 4 slot groups
     Q = np.repeat(cases.softmax_rows(z, _SLOW * cases.CAT_BETA), 4, axis=0)
     Kg = _smallest("categorical", run.alpha, lambda k: chi_square_power(P, Q, k, alpha=run.alpha), start=1024)
     S = 4 * Kg
     x = run.call("sample_categorical", z, cases.CAT_BETA, S, rng=run.seed("categorical"))
-    _expect(x, (2, S), lambda v: (v >= 0) & (v < 4096) & (v == np.round(v)), "sample_categorical")
+    _expect(x, (R, S), lambda v: (v >= 0) & (v < 4096) & (v == np.round(v)), "sample_categorical")
     slot = np.arange(S)
-    group = np.arange(2)[:, None] * 4 + (slot % 2) + 2 * (slot >= S // 2)  # (2, S)
-    counts = np.bincount((group * 4096 + x.astype(np.int64)).ravel(), minlength=8 * 4096).reshape(8, 4096)
+    group = np.arange(R)[:, None] * 4 + (slot % 2) + 2 * (slot >= S // 2)  # (R, S)
+    counts = np.bincount((group * 4096 + x.astype(np.int64)).ravel(), minlength=4 * R * 4096).reshape(4 * R, 4096)
     r = chi_square_test(counts, P, alpha=run.alpha)
     return _combine("categorical_large", "4096 categories (mass beyond 255, masked ones) at beta = 0.8, each "
-                    "slot group", [(f"X2 (dof {r.dof})", r.statistic, r.pvalue)], 2 * S, "beta 5 % low",
+                    "slot group", [(f"X2 (dof {r.dof})", r.statistic, r.pvalue)], R * S, "beta 5 % low",
                     chi_square_power(P, Q, Kg, alpha=run.alpha), run.alpha)
 
 
@@ -610,9 +611,10 @@ def run_conformance(backend: SamplingUnit, *, alpha: float = 1e-3, rng: np.rando
       lattice at :math:`\beta = 0.2, 0.35, 0.5`, :math:`K` from :func:`thermoref.testing.z_sample_size` for
       the shift :math:`\langle E\rangle_{0.95\beta} - \langle E\rangle_\beta`.
     * ``binary_frequencies``: :math:`X^2` over 32 p-bits with :math:`\sigma(\beta\ell)` from 0.005 to 0.995.
-    * ``categorical_large``: :math:`X^2` over 2 rows of 4096 categories (mass beyond index 255, every 97th
-      masked) at :math:`\beta = 0.8`, tested per slot group (slot parity by first/second half of the
-      ``size`` axis), so that draws that depend on their position are caught.
+    * ``categorical_large``: :math:`X^2` over 3 rows of 4096 categories (mass beyond index 255, every 97th
+      masked; in the third row the even and odd ids carry unequal mass) at :math:`\beta = 0.8`, tested per
+      slot group (slot parity by first/second half of the ``size`` axis), so that draws that depend on their
+      position, or a split of the vocabulary that ignores the halves' partition functions, are caught.
     * ``gaussian_moments``: with whitened draws :math:`y = L^{-1}(x-\mu)`, :math:`M = y^\top y/K`,
       :math:`T = K|\bar y|^2 + \tfrac K2\sum_i (M_{ii}-1)^2 + K\sum_{i<j}M_{ij}^2`, asymptotically
       :math:`\chi^2_{d + d(d+1)/2}`, for ``form="cov"`` and ``form="precision"``; sized against a covariance
