@@ -95,3 +95,23 @@ spec(_D + "pipeline_rule", args=dict(unit=_unit(), beta=0.7),
 spec(_D + "PipelineTiming", result_type=True)
 spec(_D + "pipeline_timing", args=dict(t_mix=10.0, t_read=1.0, t_partition=2.0, mix_exponent=1.0, heavier_half=0.7),
      extra={"heavier_half": [("below 1/2", 0.3)]})
+
+# ---------------------------------------------------------------- softmax on binary p-bits
+
+_D = "thermoref.decoding."
+_L4 = np.array([0.7, -1.1, 1.6, 0.1])
+
+spec(_D + "onehot_network", args=dict(logits=_L4, penalty=2.0))
+spec(_D + "onehot_leak", args=dict(logits=np.stack([_L4, -_L4]), penalty=2.0, beta=1.1))
+spec(_D + "OneHotLaw", result_type=True)
+spec(_D + "onehot_law", args=dict(logits=_L4, penalty=2.0, beta=1.1, readout="argmax"))
+# a wrong-length logits row is reported as the states' mismatch with it (a shape pair)
+spec(_D + "decode_onehot", args=dict(states=np.array([[0, 1, 0, 0], [1, 1, 0, 0]]), logits=_L4, readout="argmax"),
+     blame={"logits": ("states",)})
+spec(_D + "onehot_transition_matrix", args=dict(logits=_L4[:3], penalty=2.0, beta=1.1, schedule="systematic"))
+spec(_D + "OneHotMixing", result_type=True)
+# max_sweeps = 1: a bad penalty/beta that is still valid must not make the fuzz case walk a long chain
+spec(_D + "onehot_mixing", args=dict(logits=_L4[:3], penalty=2.0, beta=1.1, readout="reject", eps=0.05, start=0,
+                                     schedule="random", max_sweeps=50), allow_inf=True)
+spec(_D + "tree_law", args=dict(logits=np.array([[0.7, -np.inf, 1.6, 0.1, -0.4]]), beta=1.1))
+spec(_D + "sample_tree", args=dict(logits=np.array([[0.7, -np.inf, 1.6, 0.1, -0.4]]), size=6, beta=1.1, rng=0))

@@ -11,6 +11,8 @@ ML first. Every public name of the submodules is available here and documented h
 :mod:`thermoref.decoding.pipeline`              two-unit pipelines: the half-vocabulary design's law; exact
                                                 pipelines; what each hides in latency
 :mod:`thermoref.decoding.negatives`             negatives for sampled softmax, its bias and log-Q correction
+:mod:`thermoref.decoding.onehot`                a softmax row on binary p-bits: the one-hot embedding (law,
+                                                leak, mixing wall) and the exact binary tree
 ==============================================  ==========================================================
 
 References: Holtzman, A. et al. (2020) "The curious case of neural text degeneration", ICLR (nucleus sampling);
@@ -18,7 +20,7 @@ Jean, S. et al. (2015) "On using very large target vocabulary for neural machine
 softmax).
 """
 
-from . import laws, negatives, noise, pipeline, schedules
+from . import laws, negatives, noise, onehot, pipeline, schedules
 from .laws import decoding_law, decoding_logits, decoding_rule, sample_decoding
 from .negatives import (
     NegativeLaw,
@@ -32,6 +34,19 @@ from .negatives import (
     sampled_softmax_moments,
 )
 from .noise import DacHeadError, best_gaussian_sigma, dac_head_error, gaussian_argmax_law, noisy_argmax
+from .onehot import (
+    READOUTS,
+    OneHotLaw,
+    OneHotMixing,
+    decode_onehot,
+    onehot_law,
+    onehot_leak,
+    onehot_mixing,
+    onehot_network,
+    onehot_transition_matrix,
+    sample_tree,
+    tree_law,
+)
 from .pipeline import (
     PIPELINE_DESIGNS,
     AlternatingPipeline,
@@ -47,7 +62,7 @@ from .schedules import SCHEDULES, annealed_law, beta_schedule, metropolis_kernel
 
 __all__ = [
     # submodules
-    "laws", "schedules", "noise", "negatives", "pipeline",
+    "laws", "schedules", "noise", "negatives", "pipeline", "onehot",
     # transforms of the next-token law
     "decoding_logits", "decoding_law", "sample_decoding", "decoding_rule",
     # schedules and relaxing heads
@@ -60,4 +75,7 @@ __all__ = [
     # negatives for energy-based objectives
     "negative_law", "NegativeLaw", "sample_negatives", "sampled_softmax_loss", "sampled_softmax_moments",
     "SampledSoftmaxMoments", "expected_calibration_error", "contrastive_loss_and_grad", "contrastive_finetune",
+    # softmax on binary p-bits
+    "onehot_network", "onehot_leak", "onehot_law", "OneHotLaw", "READOUTS", "decode_onehot",
+    "onehot_transition_matrix", "onehot_mixing", "OneHotMixing", "tree_law", "sample_tree",
 ]
