@@ -23,6 +23,7 @@ from thermoref.backend import (
     Ledger,
     LFSRUniforms,
     NumpyBackend,
+    ReturnsInputUnit,
     SamplingUnit,
     SystemTooLargeError,
 )
@@ -149,6 +150,7 @@ def test_numpy_custom_chain_samples_the_enumerated_law_and_rejects_a_hot_chain()
     assert chi_square_power(p, _custom_law(0.95 * beta), 20_000, alpha=ALPHA) > 0.99
     assert chi_square_test(_custom_counts(NumpyBackend(), beta, 1), p, alpha=ALPHA).passed
     assert not chi_square_test(_custom_counts(Hot(), beta, 1), p, alpha=ALPHA).passed
+    assert not chi_square_test(_custom_counts(ReturnsInputUnit(), beta, 1), p, alpha=ALPHA).passed  # a lazy unit
     assert chi_square_test(_custom_counts(ExactBackend(), beta, 2), p, alpha=ALPHA).passed
 
 
@@ -163,10 +165,11 @@ def test_numpy_backend_ising_from_all_up_reaches_the_enumerated_law_sparse_and_d
     beta = 0.9
     p = exact_law(IsingModel(ring, h), beta).p
     assert chi_square_power(p, exact_law(IsingModel(ring, h), 0.95 * beta).p, 40_000, alpha=ALPHA) > 0.99
-    for J in (ring, sparse.csr_array(ring)):
-        s = NumpyBackend().sample_ising(J, h, beta, n_sweeps=40, n_samples=40_000, init=np.ones(5), rng=3)
+    for J, unit, ok in ((ring, NumpyBackend(), True), (sparse.csr_array(ring), NumpyBackend(), True),
+                        (ring, ReturnsInputUnit(), False)):  # a unit that returns its (all +1) input must fail
+        s = unit.sample_ising(J, h, beta, n_sweeps=40, n_samples=40_000, init=np.ones(5), rng=3)
         idx = ((s > 0).astype(int) * (1 << np.arange(4, -1, -1))).sum(axis=1)  # enumerate_states order
-        assert chi_square_test(np.bincount(idx, minlength=32), p, alpha=ALPHA).passed
+        assert chi_square_test(np.bincount(idx, minlength=32), p, alpha=ALPHA).passed is ok
 
 
 # ------------------------------------------------------------------------------------ weak sources

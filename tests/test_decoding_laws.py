@@ -183,6 +183,8 @@ def test_sample_annealed_far_from_equilibrium():
     assert 0.5 * np.abs(law - softmax(l)).sum() > 0.05  # not yet at equilibrium
     check_law_and_power(draws, law, annealed_law(l, betas * 1.05, start=start))
     assert chi2_pvalue(draws, softmax(l)) < ALPHA
+    # power against a sampler that returns its input: every chain left at the start is rejected
+    assert chi2_pvalue(np.full_like(draws, start), law) < ALPHA
 
 
 def test_decoding_rule_in_generate_and_by_step():
