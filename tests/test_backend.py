@@ -27,6 +27,7 @@ from thermoref.backend import (
     SamplingUnit,
     SystemTooLargeError,
 )
+from thermoref.decoding import sample_decoding
 from thermoref.ising import IsingModel, exact_law, simulated_annealing
 from thermoref.pbit import clt_gaussian
 from thermoref.testing import chi_square_test
@@ -244,6 +245,11 @@ def test_what_a_unit_returns_is_checked_and_blamed_on_backend():
         simulated_annealing(IsingModel(np.zeros((3, 3))), np.ones(3), [1.0], rng=0, backend=_Garbage())
     with pytest.raises(ValueError, match="^backend: sample_binary returned"):
         clt_gaussian(4, 3, rng=0, backend=_Garbage())
+    with pytest.raises(ValueError, match="^backend: sample_categorical returned an index outside"):
+        sample_decoding(np.zeros(3), 2, rng=0, backend=_Garbage())
+    with pytest.raises(ValueError, match="^backend: sample_categorical returned an index outside"):
+        config, params = load_pretrained("copy")
+        generate(params, [[1, 2]], 1, config, temperature=1.0, rng=0, backend=_Garbage())
     with pytest.raises(ValueError, match="^backend:"):
         sampled_attention(Q, Q, Q, 4, rng=0, backend=object())
     with pytest.raises(ValueError, match="^colours:"):

@@ -27,6 +27,7 @@ __all__ = [
     "check_probability",
     "check_real",
     "check_returned",
+    "check_returned_indices",
     "check_temperature",
     "check_work",
     "check_symmetric_couplings",
@@ -282,6 +283,21 @@ def check_returned(out: object, name: str, shape: tuple[int, ...] | None = None,
         if not allow_neg_inf and np.isneginf(arr).any():
             raise ValueError(f"{name}: returned -inf")
     return arr
+
+
+def check_returned_indices(out: object, name: str, shape: tuple[int, ...], n: int, what: str = "") -> np.ndarray:
+    """Return what a sampling unit or user rule returned as int64 indices of exactly ``shape``, each in [0, n).
+
+    A device or a user function is not trusted: anything else is a ``ValueError`` starting with ``name`` (the
+    argument that supplied it), and ``what`` names the method that returned it.
+    """
+    idx = np.asarray(out)
+    said = f"{name}: {what} returned" if what else f"{name}: returned"
+    if idx.shape != tuple(shape) or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"{said} {idx.dtype} of shape {idx.shape}; expected integers of shape {tuple(shape)}")
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise ValueError(f"{said} an index outside [0, {n})")
+    return idx.astype(np.int64, copy=False)
 
 
 #: Largest number of elementary updates (one site, key or row advanced by one step) that a single call of a

@@ -20,7 +20,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import as_float_array, as_rng, check_allocation, check_positive_int, check_probability
+from .._validation import (
+    as_float_array,
+    as_rng,
+    check_allocation,
+    check_positive_int,
+    check_probability,
+    check_returned_indices,
+)
 from ..backend.protocol import SamplingUnit
 from ..sampling import _inverse_cdf, _two_level_gumbel, empirical_frequencies
 from .chain import metropolis_keys
@@ -67,13 +74,8 @@ def _unit_keys(unit: SamplingUnit, x: np.ndarray, dead: np.ndarray, n_samples: i
     """
     if dead.any():
         x = np.where(dead[:, None], 0.0, x)  # (R, S): a law for the inert rows, whose draws are discarded
-    idx = np.asarray(unit.sample_categorical(x, 1.0, n_samples, rng=rng))
-    if idx.shape != (x.shape[0], n_samples) or not np.issubdtype(idx.dtype, np.integer):
-        raise ValueError(f"backend: sample_categorical returned {idx.dtype} of shape {idx.shape}; expected integers "
-                         f"of shape {(x.shape[0], n_samples)}")
-    idx = idx.astype(np.int64, copy=False)
-    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[1]):
-        raise ValueError(f"backend: sample_categorical returned an index outside [0, {x.shape[1]})")
+    idx = check_returned_indices(unit.sample_categorical(x, 1.0, n_samples, rng=rng), "backend",
+                                 (x.shape[0], n_samples), x.shape[1], "sample_categorical")  # (R, K)
     if np.isneginf(np.take_along_axis(x, idx, axis=1)).any():
         raise ValueError("backend: sample_categorical returned a masked key")
     return idx

@@ -28,6 +28,7 @@ from .._validation import (
     check_beta,
     check_positive_int,
     check_real,
+    check_returned_indices,
 )
 from ..gibbs import softmax
 from ..sampling import categorical_counts, sample_categorical, sample_hierarchical
@@ -259,7 +260,9 @@ def _draw(x: np.ndarray, size, rng, backend, block_size) -> np.ndarray:
             raise TypeError(f"backend: expected None or a thermoref.backend.SamplingUnit, got {type(backend).__name__}")
         if block_size is not None:
             raise ValueError("block_size: two-stage sampling goes through thermoref.sampling; pass no backend")
-        out = np.asarray(backend.sample_categorical(x, 1.0, 1 if size is None else size, rng=rng))
+        k = 1 if size is None else size
+        out = check_returned_indices(backend.sample_categorical(x, 1.0, k, rng=rng), "backend",
+                                     x.shape[:-1] + (k,), x.shape[-1], "sample_categorical")  # (..., k): checked
         return out[..., 0] if size is None else out
     if block_size is not None:
         bs = min(check_positive_int(block_size, "block_size"), x.shape[-1])  # a block wider than V: one block

@@ -18,7 +18,15 @@ from typing import Callable, Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import as_rng, check_allocation, check_bool, check_callable, check_positive_int, check_real
+from .._validation import (
+    as_rng,
+    check_allocation,
+    check_bool,
+    check_callable,
+    check_positive_int,
+    check_real,
+    check_returned_indices,
+)
 from ..backend.protocol import SamplingUnit
 from ..sampling import sample_categorical
 from .config import TransformerConfig, _check_config, _check_dtype
@@ -29,24 +37,15 @@ from .seam import AttentionSeam
 def _rule_token(rule: Callable, last: np.ndarray, step: int, tokens: np.ndarray,
                 rng: np.random.Generator | None) -> np.ndarray:
     """The ids (B,) a decoding rule returns for logits (B, V), checked (shape, integers in range)."""
-    idx = np.asarray(rule(last.copy(), step, tokens.copy(), rng))
-    if idx.shape != (last.shape[0],) or not np.issubdtype(idx.dtype, np.integer):
-        raise ValueError(f"next_token: returned {idx.dtype} of shape {idx.shape}; expected integers of shape "
-                         f"{(last.shape[0],)}")
-    if idx.size and (idx.min() < 0 or idx.max() >= last.shape[1]):
-        raise ValueError(f"next_token: returned a token outside [0, {last.shape[1]})")
-    return idx.astype(np.int64)
+    return check_returned_indices(rule(last.copy(), step, tokens.copy(), rng), "next_token", (last.shape[0],),
+                                  last.shape[1])
 
 
 def _next_token(unit: SamplingUnit, last: np.ndarray, beta: float, rng: np.random.Generator) -> np.ndarray:
     """One token per row of logits (B, V) drawn by a sampling unit at ``beta``, checked (shape, range)."""
-    idx = np.asarray(unit.sample_categorical(last.astype(np.float64), beta, 1, rng=rng))
-    if idx.shape != (last.shape[0], 1) or not np.issubdtype(idx.dtype, np.integer):
-        raise ValueError(f"backend: sample_categorical returned {idx.dtype} of shape {idx.shape}; expected integers "
-                         f"of shape {(last.shape[0], 1)}")
-    if idx.size and (idx.min() < 0 or idx.max() >= last.shape[1]):
-        raise ValueError(f"backend: sample_categorical returned a token outside [0, {last.shape[1]})")
-    return idx[:, 0].astype(np.int64)
+    idx = check_returned_indices(unit.sample_categorical(last.astype(np.float64), beta, 1, rng=rng), "backend",
+                                 (last.shape[0], 1), last.shape[1], "sample_categorical")  # (B, 1)
+    return idx[:, 0]
 
 __all__ = ["KVCache", "generate"]
 
