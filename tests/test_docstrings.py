@@ -100,6 +100,11 @@ NO_EQUATION: dict[str, str] = {
     "thermoref.thermo_mlp.ThermodynamicMLP.fit": "calls ridge_fit on the features; the equation is there",
     "thermoref.thermo_mlp.ThermodynamicMLP.predict": "features times the fitted read-out",
     "thermoref.langevin.StationaryLaw.pdf": "linear interpolation of the tabulated density",
+    # thermoref.pretrained: provenance and files, no physics
+    "thermoref.pretrained.ModelCard": "a record of provenance",
+    "thermoref.pretrained.model_dir": "a lookup in the installed environment",
+    "thermoref.pretrained.file_sha256": "a hash (FIPS 180-4, cited)",
+    "thermoref.pretrained.verified_file": "a hash comparison",
 }
 
 NO_REFERENCE: dict[str, str] = {

@@ -22,10 +22,9 @@ The package reads as the book's table of contents:
 :mod:`thermoref.transformer`           a tiny decoder-only transformer, trained here, run with sampled attention (ch. 8)
 :mod:`thermoref.backend`               the sampling unit: its interface, reference units, conformance, devices (ch. 9)
 :mod:`thermoref.decoding`              sampling heads: schedules, truncations, pipelines, negatives, p-bit softmax (ch. 10)
+:mod:`thermoref.pretrained`            real pretrained transformers in NumPy: readers, tokenizers, BERT, LLaMA (ch. 11)
 :mod:`thermoref.testing`               goodness-of-fit statistics with stated error rates (all chapters)
 =====================================  =================================================================
-
-Room is left for what comes next: ``thermoref.pretrained`` (ch. 11).
 
 Naming table
 ------------
@@ -95,6 +94,7 @@ from . import (
     ou,
     ou_linalg,
     pbit,
+    pretrained,
     sampling,
     spectra,
     tempering,
@@ -156,7 +156,7 @@ __version__ = "0.1.0"
 __all__ = [
     # modules
     "attention", "backend", "decoding", "empirical", "estimators", "gibbs", "ising", "langevin", "mcmc", "mixture", "ou", "ou_linalg",
-    "pbit", "sampling", "spectra", "tempering", "testing", "thermo_mlp", "transformer",
+    "pbit", "pretrained", "sampling", "spectra", "tempering", "testing", "thermo_mlp", "transformer",
     # limits
     "MAX_BYTES", "MAX_WORK",
     # the Gibbs law (gibbs)
