@@ -105,6 +105,8 @@ NO_EQUATION: dict[str, str] = {
     "thermoref.pretrained.model_dir": "a lookup in the installed environment",
     "thermoref.pretrained.file_sha256": "a hash (FIPS 180-4, cited)",
     "thermoref.pretrained.verified_file": "a hash comparison",
+    "thermoref.pretrained.MalformedFileError": "an exception type; the checks are stated in read_safetensors and read_gguf",
+    "thermoref.pretrained.PretrainedModel": "container returned by load_minilm and load_smollm2",
 }
 
 NO_REFERENCE: dict[str, str] = {
