@@ -27,7 +27,7 @@ _INT64_MAX = 2**63 - 1
 class MalformedFileError(ValueError):
     """A model file that breaks its format's rules, refused before any of its data is used.
 
-    A ``ValueError`` whose message starts with ``path: `` and the file, then what is wrong (a header longer
+    A ``ValueError`` whose message starts with ``"path: "`` and the file, then what is wrong (a header longer
     than the limit, an offset outside the file, a size product that overflows, ...).
 
     Attributes
