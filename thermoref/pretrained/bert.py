@@ -28,10 +28,10 @@ from typing import Any, Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import as_rng, check_allocation, check_bool
+from .._validation import check_allocation, check_bool
 from ..transformer.config import _check_dtype
 from ..transformer.model import AttentionTrace, _gelu, _layer_norm, _merge_heads, _split_heads
-from ..transformer.seam import AttentionSeam, _head_weights
+from ..transformer.seam import AttentionSeam, _head_weights, _seam_alpha
 from .cards import MINILM, ModelCard, verified_file
 from .files import _malformed
 from .safetensors import read_safetensors
@@ -315,18 +315,8 @@ def _check_call(params, ids, config, mask, token_type_ids, seam, rng, trace: boo
         mask = m.reshape(ids.shape)
         if not mask.any(axis=1).all():
             raise ValueError("mask: some sequence has no real token (every key masked)")
-    if seam is not None and not isinstance(seam, AttentionSeam):
-        raise TypeError(f"seam: expected an AttentionSeam or None, got {type(seam).__name__}")
     H = config.n_heads
-    try:
-        alpha = np.zeros((config.n_layers, H)) if seam is None else seam.head_alpha(config.n_layers, H)
-    except ValueError as exc:  # the seam's layers, heads or alpha do not fit this model
-        raise ValueError(f"seam: {exc}") from None
-    if (alpha > 0).any():
-        if rng is None:
-            raise TypeError("rng: a sampled seam needs an rng (a numpy.random.Generator or an int seed)")
-        rng = as_rng(rng)
-        check_allocation((B, H, T, seam.n_samples), "seam")  # one layer's draws
+    alpha, rng = _seam_alpha(seam, config.n_layers, H, rng, (B, H, T))
     check_allocation((B, T, config.d_ff), "ids")
     check_allocation((B, H, T, T), "ids")
     if trace:

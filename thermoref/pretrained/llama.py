@@ -32,7 +32,7 @@ from .._validation import as_rng, check_allocation, check_bool, check_callable, 
 from ..transformer.config import _check_dtype
 from ..transformer.inference import KVCache, _rule_token
 from ..transformer.model import AttentionTrace
-from ..transformer.seam import AttentionSeam, _head_weights
+from ..transformer.seam import AttentionSeam, _head_weights, _seam_alpha
 from .bert import PretrainedModel
 from .cards import SMOLLM2, verified_file
 from .gguf import read_gguf
@@ -466,18 +466,8 @@ def _check_call(params, ids, config, cache, seam, rng, trace: bool, name: str = 
     if start + T > config.context:
         raise ValueError(f"{name if cache is None else 'cache'}: positions up to {start + T - 1} exceed the "
                          f"context ({config.context})")
-    if seam is not None and not isinstance(seam, AttentionSeam):
-        raise TypeError(f"seam: expected an AttentionSeam or None, got {type(seam).__name__}")
     H = config.n_heads
-    try:
-        alpha = np.zeros((config.n_layers, H)) if seam is None else seam.head_alpha(config.n_layers, H)
-    except ValueError as exc:  # the seam's layers, heads or alpha do not fit this model
-        raise ValueError(f"seam: {exc}") from None
-    if (alpha > 0).any():
-        if rng is None:
-            raise TypeError("rng: a sampled seam needs an rng (a numpy.random.Generator or an int seed)")
-        rng = as_rng(rng)
-        check_allocation((B, H, T, seam.n_samples), "seam")  # one layer's draws
+    alpha, rng = _seam_alpha(seam, config.n_layers, H, rng, (B, H, T))
     check_allocation((B, T, max(config.d_ff, config.vocab_size)), name)
     check_allocation((B, H, T, start + T), name)
     if trace:

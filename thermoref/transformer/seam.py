@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_allocation, check_positive_int
+from .._validation import as_rng, check_allocation, check_positive_int
 from ..attention.chain import metropolis_keys
 from ..attention.exact import _row_law
 from ..attention.sampled import BACKENDS, _empirical_law, _sampled_law
@@ -178,6 +178,27 @@ class AttentionSeam:
                              f"({len(layers)}, {len(heads)}) heads") from None
         return out
 
+
+
+def _seam_alpha(seam: object, n_layers: int, n_heads: int, rng: object,
+                draws: tuple[int, ...]) -> tuple[np.ndarray, np.random.Generator | None]:
+    """Validate a model's ``seam`` and ``rng``: the (n_layers, n_heads) blend weights and the generator.
+
+    ``draws`` is the (B, H, T) shape of one layer's query rows; a sampled seam must fit ``K`` draws per row.
+    Shared by every forward that takes a seam (the pretrained encoder and decoder).
+    """
+    if seam is not None and not isinstance(seam, AttentionSeam):
+        raise TypeError(f"seam: expected an AttentionSeam or None, got {type(seam).__name__}")
+    try:
+        alpha = np.zeros((n_layers, n_heads)) if seam is None else seam.head_alpha(n_layers, n_heads)
+    except ValueError as exc:  # the seam's layers, heads or alpha do not fit this model
+        raise ValueError(f"seam: {exc}") from None
+    if (alpha > 0).any():
+        if rng is None:
+            raise TypeError("rng: a sampled seam needs an rng (a numpy.random.Generator or an int seed)")
+        rng = as_rng(rng)
+        check_allocation(tuple(draws) + (seam.n_samples,), "seam")  # one layer's draws
+    return alpha, rng
 
 def _head_weights(ell: np.ndarray, alpha: np.ndarray, seam: AttentionSeam | None,
                   rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
