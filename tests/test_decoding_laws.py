@@ -276,6 +276,16 @@ def test_dac_head_error_against_direct_computation():
         prev = e.kl.max()
 
 
+
+def test_dac_head_error_keeps_masked_tokens_masked():
+    """A -inf token stays masked: the error equals that of the row without it (it was refused before)."""
+    l = np.array([[0.3, -np.inf, 2.0, -1.1], [1.0, 0.5, -np.inf, -np.inf]])
+    e = dac_head_error(l, 6, 3.0, beta=0.8)
+    for row, got in zip(l, (0, 1)):
+        alone = dac_head_error(row[np.isfinite(row)], 6, 3.0, beta=0.8)
+        assert e.max_log_ratio[got] == alone.max_log_ratio and e.kl[got] == alone.kl
+        assert e.log_ratio_bound[got] == alone.log_ratio_bound and e.kl_bound[got] == alone.kl_bound
+
 # --------------------------------------------------------------------------------------------------------
 # bad input, named
 # --------------------------------------------------------------------------------------------------------

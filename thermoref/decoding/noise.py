@@ -317,9 +317,11 @@ def dac_head_error(logits: ArrayLike, bits: int, full_scale: float, *, beta: flo
     x = as_logits(logits)
     b = check_beta(beta, scalar=True)
     step = dac_step(bits, full_scale)
-    xq = dac_quantize(x, bits, full_scale)
     masked = np.isneginf(x)
-    delta = np.where(masked, 0.0, xq - x)
+    x0 = np.where(masked, 0.0, x)  # finite placeholders: the DAC sees levels only, a mask is a switch
+    xq0 = dac_quantize(x0, bits, full_scale)
+    xq = np.where(masked, -np.inf, xq0)
+    delta = np.where(masked, 0.0, xq0 - x0)
     ref = np.take_along_axis(delta, np.argmax(x, axis=-1)[..., None], axis=-1)  # an unmasked token's delta
     delta = np.where(masked, ref, delta)  # masked tokens leave the range max - min unchanged
     with np.errstate(over="ignore", invalid="ignore"):
