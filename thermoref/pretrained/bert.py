@@ -260,14 +260,21 @@ class BertConfig:
         return out
 
 
-def _check_params(params: object, config: BertConfig) -> Mapping[str, np.ndarray]:
-    """Names, shapes and one float dtype; finiteness is checked on the result (a NaN propagates to it)."""
-    if not isinstance(config, BertConfig):
-        raise TypeError(f"config: expected a BertConfig, got {type(config).__name__}")
+def _check_param_arrays(params: object, shapes: Mapping[str, tuple[int, ...]], *,
+                        allow_unknown: bool) -> Mapping[str, np.ndarray]:
+    """Names, shapes and one float dtype of a model's ``params`` (shared by the encoder and the decoder).
+
+    Finiteness is checked on the forward's result (a NaN propagates to it). ``allow_unknown``: names beyond
+    ``shapes`` are kept (the encoder's unused pooler) rather than refused.
+    """
     if not isinstance(params, Mapping):
         raise TypeError(f"params: expected a mapping of parameter names to arrays, got {type(params).__name__}")
+    if not allow_unknown:
+        extra = sorted(set(params) - set(shapes), key=str)
+        if extra:
+            raise ValueError(f"params: unknown parameter {extra[0]!r} for this config")
     dtypes = set()
-    for key, shape in config.param_shapes().items():  # a loop over parameter blocks
+    for key, shape in shapes.items():  # a loop over parameter blocks
         if key not in params:
             raise ValueError(f"params: missing parameter {key!r}")
         arr = params[key]
@@ -279,6 +286,12 @@ def _check_params(params: object, config: BertConfig) -> Mapping[str, np.ndarray
     if len(dtypes) > 1:
         raise TypeError(f"params: every array must share one dtype, got {sorted(str(d) for d in dtypes)}")
     return params
+
+
+def _check_params(params: object, config: BertConfig) -> Mapping[str, np.ndarray]:
+    if not isinstance(config, BertConfig):
+        raise TypeError(f"config: expected a BertConfig, got {type(config).__name__}")
+    return _check_param_arrays(params, config.param_shapes(), allow_unknown=True)
 
 
 def _int_array(x: object, name: str, shape: tuple[int, ...] | None, high: int) -> np.ndarray:

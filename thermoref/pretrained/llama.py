@@ -33,7 +33,7 @@ from ..transformer.config import _check_dtype
 from ..transformer.inference import KVCache, _rule_token
 from ..transformer.model import AttentionTrace
 from ..transformer.seam import AttentionSeam, _head_weights, _seam_alpha
-from .bert import PretrainedModel
+from .bert import PretrainedModel, _check_param_arrays
 from .cards import SMOLLM2, verified_file
 from .gguf import read_gguf
 from .tokenizers import ByteBPETokenizer
@@ -420,27 +420,8 @@ def _check_config(config: object) -> LlamaConfig:
 
 
 def _check_params(params: object, config: LlamaConfig) -> Mapping[str, np.ndarray]:
-    """Names, shapes and one float dtype; finiteness is checked on the result (a NaN propagates to it)."""
     _check_config(config)
-    if not isinstance(params, Mapping):
-        raise TypeError(f"params: expected a mapping of parameter names to arrays, got {type(params).__name__}")
-    shapes = config.param_shapes()
-    extra = sorted(set(params) - set(shapes), key=str)
-    if extra:
-        raise ValueError(f"params: unknown parameter {extra[0]!r} for this config")
-    dtypes = set()
-    for key, shape in shapes.items():  # a loop over parameter blocks
-        if key not in params:
-            raise ValueError(f"params: missing parameter {key!r}")
-        arr = params[key]
-        if not isinstance(arr, np.ndarray) or arr.dtype not in (np.float32, np.float64):
-            raise TypeError(f"params: {key!r} must be a float32 or float64 ndarray")
-        if arr.shape != shape:
-            raise ValueError(f"params: {key!r} must have shape {shape}, got {arr.shape}")
-        dtypes.add(arr.dtype)
-    if len(dtypes) > 1:
-        raise TypeError(f"params: every array must share one dtype, got {sorted(str(d) for d in dtypes)}")
-    return params
+    return _check_param_arrays(params, config.param_shapes(), allow_unknown=False)
 
 
 def _check_call(params, ids, config, cache, seam, rng, trace: bool, name: str = "ids"):
