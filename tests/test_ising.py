@@ -806,3 +806,15 @@ def test_read_gset_on_the_shared_instances():
     assert set(np.diff(W.indptr)) == {4}
     G55 = read_gset(GSET / "G55")
     assert G55.shape == (5000, 5000) and np.sum(np.diff(G55.indptr) == 0) == 31 and G55.sum() == 2 * 12498
+
+
+def test_sparse_couplings_with_explicit_zeros_leave_the_callers_matrix_alone():
+    # IsingModel drops explicit zeros from its own copy; it once did so in place, rewriting the caller's
+    # indptr and data (a trainer that reused one sparsity pattern lost its couplings)
+    from scipy import sparse
+
+    J = sparse.csr_array((np.array([0.0, 1.0, 0.0, 1.0]), (np.array([0, 0, 1, 2]), np.array([1, 2, 0, 0]))),
+                         shape=(3, 3))
+    indptr, data = J.indptr.copy(), J.data.copy()
+    model = IsingModel(J, np.zeros(3))
+    assert np.array_equal(J.indptr, indptr) and np.array_equal(J.data, data) and model.J.nnz == 2

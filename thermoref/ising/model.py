@@ -63,7 +63,9 @@ def _check_couplings(J: object, name: str = "J") -> np.ndarray | sparse.csr_arra
             raise ValueError(f"{name}: couplings must be symmetric")
         if np.any(Js.diagonal() != 0):
             raise ValueError(f"{name}: the diagonal must be zero (no self-coupling)")
-        Js.eliminate_zeros()
+        if Js.nnz and not Js.data.all():  # explicit zeros: drop them from a copy, never from the caller's arrays
+            Js = Js.copy()
+            Js.eliminate_zeros()
         return Js
     return check_symmetric_couplings(J, name)
 
