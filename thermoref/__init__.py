@@ -23,6 +23,7 @@ The package reads as the book's table of contents:
 :mod:`thermoref.backend`               the sampling unit: its interface, reference units, conformance, devices (ch. 9)
 :mod:`thermoref.decoding`              sampling heads: schedules, truncations, pipelines, negatives, p-bit softmax (ch. 10)
 :mod:`thermoref.pretrained`            real pretrained transformers in NumPy: readers, tokenizers, BERT, LLaMA (ch. 11)
+:mod:`thermoref.dtm`                   denoising thermodynamic models: chains of grid Boltzmann machines (ch. 12)
 :mod:`thermoref.testing`               goodness-of-fit statistics with stated error rates (all chapters)
 =====================================  =================================================================
 
@@ -42,14 +43,15 @@ name                      meaning
 ``rng``                   a ``numpy.random.Generator`` or an int seed, always explicit (SPEC 7)
 ``n_samples``             the number :math:`K` of draws a Monte Carlo average uses
 ``size``                  NumPy's number (or shape) of independent draws of a sampler
-``T``, ``S``              numbers of queries and of keys (token counts), never a temperature
+``T``, ``S``              numbers of queries and of keys (token counts), never a temperature; in a
+                          denoising model (:class:`thermoref.dtm.DTM`) ``T`` is the number of steps
 ``query, key, value``     attention's :math:`Q`, :math:`K` (the key matrix, only inside :math:`QK^\top`), :math:`V`
 ``n_modes``               number of modes of a mixture
 ``J``, ``h``              couplings and fields (Ising model, square lattice, Potts chain)
 ``W``, ``b``              couplings and biases of a Boltzmann machine (the same energy as ``J``, ``h``)
 ``J2, J3, J4, I``         coefficients and input current of a Langevin neuron's potential
 ``values``                the two states of a binary unit: ``(-1, 1)`` spins or ``(0, 1)`` bits
-``penalty``               a ridge penalty
+``penalty``               a penalty's weight: ridge (ch. 5), correlation penalty :math:`\lambda_t` (ch. 12)
 ``tau0, dt, t_f``         device time constant, time step, observation time (physical time)
 ``alpha``                 a test's false-positive rate; in attention, the weight of the sampled part
 ``params``, ``config``    a model's flat mapping of named arrays and its frozen shape (transformer)

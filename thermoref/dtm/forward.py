@@ -25,7 +25,10 @@ from numpy.typing import ArrayLike
 
 from .._validation import as_float_array, as_rng, check_allocation, check_positive_int, check_real
 
-__all__ = ["flip_schedule", "cumulative_flip", "start_error_bound", "coupling_strength", "forward_sample", "forward_path"]
+__all__ = ["SCHEDULE_KINDS", "flip_schedule", "cumulative_flip", "start_error_bound", "coupling_strength", "forward_sample", "forward_path"]
+
+#: The shapes of :func:`flip_schedule`.
+SCHEDULE_KINDS = ("equal", "linear")
 
 
 def _check_flip(flip: ArrayLike, name: str = "flip") -> np.ndarray:
@@ -55,8 +58,8 @@ def _check_pixels(x: ArrayLike, name: str, n: int | None = None) -> np.ndarray:
     return a.astype(np.int8)
 
 
-def flip_schedule(n_steps: int, final_correlation: float = 0.02) -> np.ndarray:
-    r"""Equal-correlation flip probabilities: after ``n_steps`` flips a pixel keeps ``final_correlation``.
+def flip_schedule(n_steps: int, final_correlation: float = 0.02, kind: str = "equal") -> np.ndarray:
+    r"""Per-step flip probabilities after which a pixel keeps correlation ``final_correlation`` with the data.
 
     Parameters
     ----------
@@ -65,17 +68,26 @@ def flip_schedule(n_steps: int, final_correlation: float = 0.02) -> np.ndarray:
     final_correlation : float
         :math:`c_T = \mathbb{E}[s_{T,i}s_{0,i}] \in [0, 1)`; 0 makes the last step a full randomization
         (:math:`q_T = 1/2`, which with :math:`T = 1` is the single energy-based model of the data).
+    kind : {"equal", "linear"}
+        ``"equal"``: the same flip probability at every step; ``"linear"``: the flip probability of the
+        marginal, :math:`\bar q_t`, grows linearly in :math:`t` (small flips first, large ones last).
 
     Returns
     -------
     ndarray of float64, shape (n_steps,)
-        :math:`q_t`, the same at every step.
+        :math:`q_t`.
 
     Notes
     -----
-    Each step multiplies the correlation by :math:`r = 1 - 2q`, so :math:`r^T = c_T` and
+    Step :math:`t` multiplies the correlation :math:`c_t = 1 - 2\bar q_t` by :math:`r_t = 1 - 2q_t`. Equal
+    steps: :math:`r^T = c_T`, so
 
     .. math:: q_t = \frac{1 - c_T^{1/T}}{2}.
+
+    Linear: :math:`c_t = 1 - \tfrac{t}{T}(1 - c_T)` and :math:`q_t = (1 - c_t/c_{t-1})/2`, the binary analogue
+    of a diffusion schedule whose marginal noise grows evenly: the low-noise steps, where the data's structure
+    lives, flip few pixels and couple strongly to the noisier image; the last steps, whose images are nearly
+    uniform anyway, flip many.
 
     The reverse coupling is :math:`\gamma = \operatorname{artanh} r`; for large :math:`T`,
     :math:`1 - r \approx \ln(1/c_T)/T` and :math:`\gamma \approx \tfrac12\ln\bigl(2T/\ln(1/c_T)\bigr)`: more
@@ -93,13 +105,20 @@ def flip_schedule(n_steps: int, final_correlation: float = 0.02) -> np.ndarray:
     >>> q = flip_schedule(4, final_correlation=0.0625)
     >>> print(q, cumulative_flip(q))
     [0.25 0.25 0.25 0.25] [0.25    0.375   0.4375  0.46875]
+    >>> print(cumulative_flip(flip_schedule(4, 0.0, kind="linear")))  # the marginal flip grows evenly
+    [0.125 0.25  0.375 0.5  ]
     """
     T = check_positive_int(n_steps, "n_steps")
     check_allocation(T, "n_steps")
     c = check_real(final_correlation, "final_correlation", nonnegative=True)
     if not c < 1:
         raise ValueError(f"final_correlation: must be < 1, got {c!r}")
-    return np.full(T, (1.0 - c ** (1.0 / T)) / 2.0)
+    if not isinstance(kind, str) or kind not in SCHEDULE_KINDS:
+        raise ValueError(f"kind: expected one of {SCHEDULE_KINDS}, got {kind!r}")
+    if kind == "equal":
+        return np.full(T, (1.0 - c ** (1.0 / T)) / 2.0)
+    corr = 1.0 - np.arange(T + 1) / T * (1.0 - c)  # (T + 1,) c_0 = 1 .. c_T
+    return np.minimum((1.0 - corr[1:] / corr[:-1]) / 2.0, 0.5)
 
 
 def cumulative_flip(flip: ArrayLike) -> np.ndarray:

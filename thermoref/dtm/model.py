@@ -117,7 +117,7 @@ def grid_colouring(side: int, neighbourhood: int = 8) -> np.ndarray:
 
     Returns
     -------
-    ndarray of int64, shape (side * side,)
+    ndarray of int64, shape (n,)
         Colour of each pixel: :math:`(r + c) \bmod 2` (4 neighbours), :math:`2(r \bmod 2) + (c \bmod 2)` (8),
         :math:`3(r \bmod 3) + (c \bmod 3)` (12 and 24).
 
@@ -170,14 +170,17 @@ class DTM:
 
     Attributes
     ----------
-    side, edges, weights, biases, flip
-        As given, as read-only int64 / float64 arrays.
-    T : int
-        Number of steps.
-    n : int
-        Pixels per image.
-    gammas : ndarray of float64, shape (T,)
-        :math:`\gamma_t = \operatorname{artanh}(1 - 2q_t)`.
+    side : int
+        As given.
+    edges : ndarray of int64, shape (m, 2)
+        As given, read-only.
+    weights : ndarray of float64, shape (T, m)
+        As given, read-only.
+    biases : ndarray of float64, shape (T, n)
+        As given, read-only.
+    flip : ndarray of float64, shape (T,)
+        As given, read-only. The properties ``T`` (steps), ``n`` (pixels) and ``gammas``
+        (:math:`\gamma_t = \operatorname{artanh}(1 - 2q_t)`, shape (T,)) follow from them.
 
     Notes
     -----
@@ -285,6 +288,15 @@ class DTM:
         -------
         scipy.sparse.csr_array of shape (n, n)
             :math:`J_{ij} = J_{ji} = w_{t,e}` for edge :math:`e = (i, j)`, zero diagonal.
+
+        Notes
+        -----
+        :math:`\tfrac12 s^\top J s = \sum_{e=(i,j)} w_{t,e} s_is_j`: the coupling term of the step's energy in
+        the Ising convention of :class:`thermoref.ising.IsingModel`.
+
+        References
+        ----------
+        Ising, E. (1925) "Beitrag zur Theorie des Ferromagnetismus", Z. Phys. 31, 253-258.
 
         Examples
         --------
@@ -518,7 +530,8 @@ def step_chain(dtm: DTM, t: int, x_t: ArrayLike, *, n_sweeps: int, rng: np.rando
     Notes
     -----
     ``n_sweeps`` calls of :func:`sample_step` with one sweep each, each starting where the last ended: the
-    same Markov chain as one call with ``n_sweeps`` sweeps.
+    same Markov chain :math:`x^{(k+1)} \sim P(x^{(k)}, \cdot)` as one call with ``n_sweeps`` sweeps, with every
+    state kept for estimators of :math:`\rho_k = \mathrm{Corr}(f(x^{(0)}), f(x^{(k)}))`.
 
     References
     ----------
@@ -614,9 +627,9 @@ def exact_step_law(dtm: DTM, t: int, x_t: ArrayLike) -> tuple[np.ndarray, np.nda
 
     Returns
     -------
-    states : ndarray of int8, shape (2**n, n)
+    states : ndarray of int8, shape ``(2**n, n)``
         Every image (pixels), in :func:`thermoref.testing.enumerate_states` order.
-    p : ndarray of float64, shape (B, 2**n)
+    p : ndarray of float64, shape ``(B, 2**n)``
         :math:`p_\theta(\text{states}[k] \mid x_t^{(b)})`, each row summing to 1.
 
     Notes
