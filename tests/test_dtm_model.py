@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from fuzz_specs.core import check_spec
+from fuzz_specs.dtm_model_family import ZEROS_SPEC
 from thermoref.backend import NumpyBackend
 from thermoref.dtm import (
     DTM,
@@ -238,3 +240,20 @@ def test_model_refuses_inconsistent_parameters():
     with pytest.raises(ValueError, match="^dtm: exact enumeration"):
         exact_step_law(DTM.zeros(5, [0.2]), 1, np.zeros(25))
     assert not z.weights.flags.writeable
+
+
+def test_zeros_spec():
+    """DTM.zeros is a classmethod, which test_bad_input does not walk: its spec runs here."""
+    assert check_spec(ZEROS_SPEC) == []
+
+
+def test_parameters_beyond_the_bound_are_refused():
+    z = DTM.zeros(3, [0.2])
+    with pytest.raises(ValueError, match="^weights: magnitudes must be"):
+        DTM(3, z.edges, np.full(z.weights.shape, 1e300), z.biases, z.flip)
+
+
+def test_linear_schedule_grows_the_marginal_flip_evenly():
+    for T, c in [(2, 0.0), (8, 0.005), (5, 0.3)]:
+        qbar = cumulative_flip(flip_schedule(T, c, "linear"))
+        np.testing.assert_allclose(qbar, np.arange(1, T + 1) / T * (1 - c) / 2, rtol=1e-13, atol=1e-16)

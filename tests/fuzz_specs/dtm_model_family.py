@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from . import spec
+from . import Spec, spec
 
 _D = "thermoref.dtm."
 _Q = np.array([0.2, 0.3])
@@ -19,7 +19,7 @@ def _dtm():
 
 _M = _dtm()
 
-spec(_D + "flip_schedule", args=dict(n_steps=4, final_correlation=0.05))
+spec(_D + "flip_schedule", args=dict(n_steps=4, final_correlation=0.05, kind="linear"))
 spec(_D + "cumulative_flip", args=dict(flip=_Q))
 spec(_D + "coupling_strength", args=dict(flip=_Q))
 spec(_D + "start_error_bound", args=dict(flip=_Q, n_pixels=9))
@@ -29,7 +29,9 @@ spec(_D + "grid_edges", args=dict(side=4, neighbourhood=8))
 spec(_D + "grid_colouring", args=dict(side=4, neighbourhood=8))
 spec(_D + "DTM", args=dict(side=3, edges=_M.edges, weights=_M.weights, biases=_M.biases, flip=_Q),
      blame={"side": ("edges", "biases"), "edges": ("weights",), "flip": ("weights",)})
-spec(_D + "DTM.zeros", args=dict(side=3, flip=_Q, neighbourhood=8))
+#: The spec of the classmethod ``DTM.zeros`` (test_bad_input does not walk classmethods; run by
+#: tests/test_dtm_model.py::test_zeros_spec).
+ZEROS_SPEC = Spec(_D + "DTM.zeros", args=dict(side=3, flip=_Q, neighbourhood=8))
 spec(_D + "DTM.couplings", make=lambda: _M, args=dict(t=1))
 spec(_D + "step_energy", args=dict(dtm=_M, t=2, x_prev=_X, x_t=_X[::-1]))
 spec(_D + "step_ising", args=dict(dtm=_M, t=2, x_t=_X))

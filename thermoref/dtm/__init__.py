@@ -40,6 +40,7 @@ from .mixing import (
 )
 from .model import (
     DTM,
+    MAX_PARAMETER,
     MAX_SIDE,
     NEIGHBOURHOODS,
     exact_step_law,
@@ -87,7 +88,7 @@ __all__ = [
     # the forward process
     "flip_schedule", "SCHEDULE_KINDS", "cumulative_flip", "coupling_strength", "start_error_bound", "forward_sample", "forward_path",
     # the reverse model
-    "DTM", "NEIGHBOURHOODS", "MAX_SIDE", "grid_edges", "grid_colouring", "step_energy", "step_ising",
+    "DTM", "NEIGHBOURHOODS", "MAX_SIDE", "MAX_PARAMETER", "grid_edges", "grid_colouring", "step_energy", "step_ising",
     "sample_step", "step_chain", "generate", "exact_step_law",
     # training
     "step_statistics", "log_likelihood_gradient", "StepGradient", "exact_log_likelihood", "exact_gradient",

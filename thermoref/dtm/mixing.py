@@ -430,8 +430,8 @@ def _spectral(dtm: DTM, t: int, xt: np.ndarray, P: np.ndarray, pi: np.ndarray, c
         root = np.sqrt(pi[b])  # (G, M)
         inv = np.divide(1.0, root, out=np.zeros_like(root), where=root > 0)
         R = np.sqrt(pi_x)[:, :, None] * (V - pi[b][:, None, :]) * inv[:, None, :]  # (G, M0, M)
-        top = np.linalg.eigvalsh(R @ R.transpose(0, 2, 1))[:, -1]  # (G,) the largest squared singular value
-        norm[b] = np.sqrt(np.maximum(top, 0.0))
+        largest = np.linalg.eigvalsh(R @ R.transpose(0, 2, 1))[:, -1]  # (G,) the largest squared singular value
+        norm[b] = np.sqrt(np.maximum(largest, 0.0))
     return np.minimum(slem, 1.0), np.minimum(norm, 1.0)
 
 

@@ -34,7 +34,7 @@ from ..backend.reference import NumpyBackend
 from ..testing import enumerate_states
 from .forward import _check_flip, _check_pixels, _gamma
 
-__all__ = ["NEIGHBOURHOODS", "MAX_SIDE", "grid_edges", "grid_colouring", "DTM", "step_energy", "step_ising", "sample_step",
+__all__ = ["NEIGHBOURHOODS", "MAX_SIDE", "MAX_PARAMETER", "grid_edges", "grid_colouring", "DTM", "step_energy", "step_ising", "sample_step",
            "step_chain", "generate", "exact_step_law"]
 
 #: Grid neighbourhoods :func:`grid_edges` knows: number of neighbours of an interior pixel -> the offsets
@@ -48,6 +48,9 @@ NEIGHBOURHOODS = {
 
 #: Largest image side the model accepts (4096 pixels).
 MAX_SIDE = 64
+
+#: Largest magnitude of a coupling or field: energies of images then stay far inside the float64 range.
+MAX_PARAMETER = 1e100
 
 #: Largest number of pixels :func:`exact_step_law` enumerates.
 _MAX_EXACT = 16
@@ -228,6 +231,9 @@ class DTM:
         b = as_float_array(self.biases, "biases", ndim=2)
         if b.shape != (T, n):
             raise ValueError(f"biases: expected shape ({T}, {n}) (steps, pixels), got {b.shape}")
+        for name, a in (("weights", w), ("biases", b)):  # energies of every image stay finite in float64
+            if a.size and np.abs(a).max() > MAX_PARAMETER:
+                raise ValueError(f"{name}: magnitudes must be <= {MAX_PARAMETER:g}, got {np.abs(a).max():g}")
         for name, a in (("edges", e.astype(np.int64)), ("weights", w), ("biases", b), ("flip", q)):
             a = np.array(a)
             a.flags.writeable = False
@@ -553,8 +559,10 @@ def step_chain(dtm: DTM, t: int, x_t: ArrayLike, *, n_sweeps: int, rng: np.rando
     unit, rng = _check_backend(backend), as_rng(rng)
     out = np.empty((n_sweeps + 1,) + xt.shape, dtype=np.int8)
     out[0] = _check_init(init, xt, dtm.n)
+    J, h = step_ising(dtm, t, xt)  # built once: the conditioning images do not change
     for k in range(n_sweeps):  # a loop over sweeps: each needs the last
-        out[k + 1] = sample_step(dtm, t, xt, n_sweeps=1, rng=rng, backend=unit, init=out[k])
+        s = unit.sample_ising(J, h, 1.0, n_sweeps=1, n_samples=1, init=(2 * out[k] - 1).reshape(1, -1), rng=rng)
+        out[k + 1] = (s.reshape(xt.shape) + 1) // 2
     return out
 
 

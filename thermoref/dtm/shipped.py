@@ -34,7 +34,7 @@ __all__ = ["SHIPPED", "save_dtm", "load_dtm"]
 #: sha256 (hex) of each shipped model file ``thermoref/dtm/params/<name>.npz``, written by
 #: ``python tools/train_dtm.py`` (one BLAS thread); each file's ``recipe`` holds the command for that file.
 SHIPPED: Mapping[str, str] = MappingProxyType({
-    "ebm": "12e32fa39b44c47a9761b88c2d38f0768cd273faa83a7771eed1f65cf3515e6e",
+    "ebm": "bc2477ad08647d4aac672befa201920023205a3db698ce690aafaaf2d2b5e25a",
     "dtm-t2": "9040af4e6807babcb9ed8f50574a74ad59daed1c8282f25e703a49ac95d63d26",
     "dtm-t4": "aa80d86f21bc7b58ef99fc8cf12ab253d6f258625a816ee14efa05772a437720",
     "dtm-t8": "504e6d2670957768c1d7de0ef8b8699d78681ddb722a694ade5dcc9684df2ff7",
