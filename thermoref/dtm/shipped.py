@@ -38,6 +38,7 @@ SHIPPED: Mapping[str, str] = MappingProxyType({
     "dtm-t2": "9040af4e6807babcb9ed8f50574a74ad59daed1c8282f25e703a49ac95d63d26",
     "dtm-t4": "aa80d86f21bc7b58ef99fc8cf12ab253d6f258625a816ee14efa05772a437720",
     "dtm-t8": "504e6d2670957768c1d7de0ef8b8699d78681ddb722a694ade5dcc9684df2ff7",
+    "dtm-t8-penalty": "8964477fd5c227986123353ec6c0bac5460ca593099d56707817dc8d83162edc",
 })
 
 _FORMAT = "thermoref.dtm.model/1"
