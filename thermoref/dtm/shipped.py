@@ -15,10 +15,8 @@ References: NumPy Enhancement Proposal 1 (2007) "A simple file format for NumPy 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import zipfile
 from importlib import resources
 from types import MappingProxyType
 from typing import Mapping
@@ -26,7 +24,7 @@ from typing import Mapping
 import numpy as np
 
 from .._validation import MAX_BYTES, check_bool
-from ..transformer.shipped import _check_path, _check_sha, _file_bytes, _read_member, _scalar
+from ..transformer.shipped import _check_path, _check_sha, _file_bytes, _members, _read_member, _scalar
 from .model import DTM
 
 __all__ = ["SHIPPED", "save_dtm", "load_dtm"]
@@ -129,18 +127,7 @@ def save_dtm(path: str | os.PathLike, dtm: DTM, *, name: str, recipe: Mapping[st
 
 
 def _parse(data: bytes) -> tuple[DTM, dict[str, object]]:
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as err:
-        raise ValueError(f"path: not a model file (not a readable .npz archive: {err})") from None
-    if len(infos) > _MAX_MEMBERS:
-        raise ValueError(f"path: {len(infos)} members, more than the {_MAX_MEMBERS} a model file may hold")
-    by_key = {}
-    for info in infos:  # a loop over the archive's members
-        if not info.filename.endswith(".npy") or info.filename[:-4] in by_key:
-            raise ValueError(f"path: unexpected or repeated member {info.filename!r}")
-        by_key[info.filename[:-4]] = info
+    zf, by_key = _members(data, "model", _MAX_MEMBERS)
     needed = ["format", "name", "recipe", *_FIELDS]
     missing = [k for k in needed if k not in by_key]
     if missing:

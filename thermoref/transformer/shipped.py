@@ -216,19 +216,25 @@ def _scalar(arr: np.ndarray, key: str, kind: str):
     return str(arr) if kind == "str" else (int(arr) if kind == "int" else float(arr))
 
 
-def _parse(data: bytes) -> tuple[TransformerConfig, dict[str, np.ndarray], dict[str, object]]:
+def _members(data: bytes, what: str, max_members: int) -> tuple[zipfile.ZipFile, dict[str, zipfile.ZipInfo]]:
+    """The archive and its ``.npy`` members by key (name without ``.npy``); ``what`` names the file kind."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as err:
-        raise ValueError(f"path: not a weights file (not a readable .npz archive: {err})") from None
-    if len(infos) > _MAX_MEMBERS:
-        raise ValueError(f"path: {len(infos)} members, more than the {_MAX_MEMBERS} a weights file may hold")
+        raise ValueError(f"path: not a {what} file (not a readable .npz archive: {err})") from None
+    if len(infos) > max_members:
+        raise ValueError(f"path: {len(infos)} members, more than the {max_members} a {what} file may hold")
     by_key = {}
     for info in infos:  # a loop over the archive's members
         if not info.filename.endswith(".npy") or info.filename[:-4] in by_key:
             raise ValueError(f"path: unexpected or repeated member {info.filename!r}")
         by_key[info.filename[:-4]] = info
+    return zf, by_key
+
+
+def _parse(data: bytes) -> tuple[TransformerConfig, dict[str, np.ndarray], dict[str, object]]:
+    zf, by_key = _members(data, "weights", _MAX_MEMBERS)
     needed = [*_META, *("config." + f for f in _CONFIG_FIELDS)]
     missing = [k for k in needed if k not in by_key]
     if missing:
