@@ -342,6 +342,28 @@ def _spins(x: np.ndarray) -> np.ndarray:
     return 2.0 * x - 1.0  # float64 spins
 
 
+def _statistics(s: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """phi(s) = (s_i s_j per edge, s_i per pixel): spins (..., n) -> (..., m + n); -E_t(s) = phi(s) . theta_t."""
+    return np.concatenate([s[..., edges[:, 0]] * s[..., edges[:, 1]], s], axis=-1)
+
+
+def _pairs(x_prev: ArrayLike, x_t: ArrayLike, n: int, *, empty_ok: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels of (x_{t-1}, x_t) pairs, shapes (N, n) and (N or 1, n) or (1, n) and (N, n)."""
+    xp, xt = _check_pixels(x_prev, "x_prev", n), _check_pixels(x_t, "x_t", n)
+    if xp.shape[0] != xt.shape[0] and 1 not in (xp.shape[0], xt.shape[0]):
+        raise ValueError(f"x_t: expected 1 or {xp.shape[0]} images (as x_prev), got {xt.shape[0]}")
+    if not empty_ok and 0 in (xp.shape[0], xt.shape[0]):
+        raise ValueError("x_prev: expected at least one image pair (the gradient is a mean over pairs)")
+    return xp, xt
+
+
+def _enumerated(dtm: DTM) -> np.ndarray:
+    """Every image as float64 spins, shape (2**n, n), in enumerate_states order; refuses n > 16 pixels."""
+    if dtm.n > _MAX_EXACT:
+        raise ValueError(f"dtm: exact enumeration is limited to {_MAX_EXACT} pixels, got {dtm.n}")
+    return enumerate_states(dtm.n, (-1, 1)).astype(np.float64)
+
+
 def step_energy(dtm: DTM, t: int, x_prev: ArrayLike, x_t: ArrayLike) -> np.ndarray:
     r"""Conditional energy of step ``t``: :math:`E_t(s) - \gamma_t\, s \cdot s_t` for each image pair.
 
@@ -381,10 +403,8 @@ def step_energy(dtm: DTM, t: int, x_prev: ArrayLike, x_t: ArrayLike) -> np.ndarr
     """
     dtm = _check_dtm(dtm)
     k = _check_step(dtm, t) - 1
-    s = _spins(_check_pixels(x_prev, "x_prev", dtm.n))
-    st = _spins(_check_pixels(x_t, "x_t", dtm.n))
-    if s.shape[0] != st.shape[0] and 1 not in (s.shape[0], st.shape[0]):
-        raise ValueError(f"x_t: expected 1 or {s.shape[0]} images (as x_prev), got {st.shape[0]}")
+    xp, xt = _pairs(x_prev, x_t, dtm.n)
+    s, st = _spins(xp), _spins(xt)
     i, j = dtm.edges[:, 0], dtm.edges[:, 1]
     pair = (s[:, i] * s[:, j]) @ dtm.weights[k]  # (N,)
     return -pair - s @ dtm.biases[k] - dtm.gammas[k] * np.einsum("ni,ni->n", *np.broadcast_arrays(s, st))
@@ -660,11 +680,9 @@ def exact_step_law(dtm: DTM, t: int, x_t: ArrayLike) -> tuple[np.ndarray, np.nda
     """
     dtm = _check_dtm(dtm)
     k = _check_step(dtm, t) - 1
-    if dtm.n > _MAX_EXACT:
-        raise ValueError(f"dtm: exact enumeration is limited to {_MAX_EXACT} pixels, got {dtm.n}")
+    S = _enumerated(dtm)  # (2**n, n)
     st = _spins(_check_pixels(x_t, "x_t", dtm.n))  # (B, n)
     check_allocation((st.shape[0], 2 ** dtm.n), "x_t")
-    S = enumerate_states(dtm.n, (-1, 1)).astype(np.float64)  # (2**n, n)
     i, j = dtm.edges[:, 0], dtm.edges[:, 1]
     logw = (S[:, i] * S[:, j]) @ dtm.weights[k] + S @ dtm.biases[k]  # (2**n,) the prior factor, -E_t
     logw = logw[None, :] + dtm.gammas[k] * (st @ S.T)  # (B, 2**n)

@@ -24,7 +24,7 @@ from typing import Mapping
 import numpy as np
 
 from .._validation import MAX_BYTES, check_bool
-from ..transformer.shipped import _check_path, _check_sha, _file_bytes, _members, _read_member, _scalar
+from ..transformer.shipped import _check_path, _check_sha, _members, _read_member, _scalar, _write_archive
 from .model import DTM
 
 __all__ = ["SHIPPED", "save_dtm", "load_dtm"]
@@ -118,12 +118,7 @@ def save_dtm(path: str | os.PathLike, dtm: DTM, *, name: str, recipe: Mapping[st
             if a.dtype.kind not in "fiu" or a.ndim > 2 or not np.isfinite(a).all():
                 raise ValueError(f"history: {key!r} must hold finite numbers with at most 2 axes")
             members["history." + key] = a.astype(np.float64)
-    data = _file_bytes(members)
-    tmp = target + ".part"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, target)
-    return hashlib.sha256(data).hexdigest()
+    return _write_archive(target, members)
 
 
 def _parse(data: bytes) -> tuple[DTM, dict[str, object]]:

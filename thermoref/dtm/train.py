@@ -32,9 +32,9 @@ from scipy.special import logsumexp
 
 from .._validation import as_float_array, as_rng, check_allocation, check_positive_int, check_real, check_work
 from ..backend.protocol import SamplingUnit
-from ..testing import enumerate_states
 from .forward import _check_flip, _check_pixels, _gamma, forward_path
-from .model import _MAX_EXACT, DTM, _check_backend, _check_dtm, _check_step, exact_step_law, grid_edges, sample_step
+from .model import (DTM, _check_backend, _check_dtm, _check_step, _enumerated, _pairs, _spins, _statistics,
+                    exact_step_law, grid_edges, sample_step)
 
 __all__ = ["step_statistics", "StepGradient", "log_likelihood_gradient", "exact_log_likelihood", "exact_gradient",
            "Penalty", "correlation_penalty", "exact_penalty", "TrainingHistory", "train_dtm"]
@@ -46,24 +46,6 @@ _ADAM = (0.9, 0.999, 1e-8)  # b1, b2, eps of Kingma & Ba (2015), their recommend
 _MIN_PENALTY_CHAINS = 6  # three groups of >= 2 chains: the unbiased penalty estimator's minimum
 _MONITORED = 64  # pairs per step whose chains take one more sweep to measure the lag-1 autocorrelation
 _MAX_PENALTY = 1e6  # penalty weights (and their adaptive range, x 1e-6 .. x 1e6) stay finite in the gradient
-
-
-def _spins(x: np.ndarray) -> np.ndarray:
-    return 2.0 * x - 1.0
-
-
-def _statistics(s: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """phi(s) = (s_i s_j per edge, s_i per pixel): spins (..., n) -> (..., m + n)."""
-    return np.concatenate([s[..., edges[:, 0]] * s[..., edges[:, 1]], s], axis=-1)
-
-
-def _pairs(x_prev: ArrayLike, x_t: ArrayLike, n: int, *, empty_ok: bool) -> tuple[np.ndarray, np.ndarray]:
-    xp, xt = _check_pixels(x_prev, "x_prev", n), _check_pixels(x_t, "x_t", n)
-    if xp.shape[0] != xt.shape[0] and 1 not in (xp.shape[0], xt.shape[0]):
-        raise ValueError(f"x_t: expected 1 or {xp.shape[0]} images (as x_prev), got {xt.shape[0]}")
-    if not empty_ok and 0 in (xp.shape[0], xt.shape[0]):
-        raise ValueError("x_prev: expected at least one image pair (the gradient is a mean over pairs)")
-    return xp, xt
 
 
 def step_statistics(dtm: DTM, x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -208,13 +190,6 @@ def log_likelihood_gradient(dtm: DTM, t: int, x_prev: ArrayLike, x_t: ArrayLike,
     return StepGradient(g[:m], g[m:], samples)
 
 
-def _enumerated(dtm: DTM) -> tuple[np.ndarray, np.ndarray]:
-    if dtm.n > _MAX_EXACT:
-        raise ValueError(f"dtm: exact enumeration is limited to {_MAX_EXACT} pixels, got {dtm.n}")
-    S = enumerate_states(dtm.n, (-1, 1)).astype(np.float64)  # (2**n, n)
-    return S, _statistics(S, dtm.edges)  # (2**n, m + n)
-
-
 def exact_log_likelihood(dtm: DTM, t: int, x_prev: ArrayLike, x_t: ArrayLike) -> np.ndarray:
     r"""The exact conditional log-likelihood :math:`\log p_\theta(x_{t-1} \mid x_t)` of each pair, by enumeration.
 
@@ -258,7 +233,8 @@ def exact_log_likelihood(dtm: DTM, t: int, x_prev: ArrayLike, x_t: ArrayLike) ->
     dtm = _check_dtm(dtm)
     k = _check_step(dtm, t) - 1
     xp, xt = _pairs(x_prev, x_t, dtm.n, empty_ok=True)
-    S, phi = _enumerated(dtm)
+    S = _enumerated(dtm)
+    phi = _statistics(S, dtm.edges)  # (2**n, m + n)
     check_allocation((xt.shape[0], S.shape[0]), "x_t")
     theta = np.concatenate([dtm.weights[k], dtm.biases[k]])  # (m + n,)
     st, sp = _spins(xt), _spins(xp)
@@ -311,7 +287,8 @@ def exact_gradient(dtm: DTM, t: int, x_prev: ArrayLike, x_t: ArrayLike) -> tuple
     dtm = _check_dtm(dtm)
     _check_step(dtm, t)
     xp, xt = _pairs(x_prev, x_t, dtm.n, empty_ok=False)
-    S, phi = _enumerated(dtm)
+    S = _enumerated(dtm)
+    phi = _statistics(S, dtm.edges)  # (2**n, m + n)
     _, p = exact_step_law(dtm, t, xt)  # (B, 2**n)
     g = _statistics(_spins(xp), dtm.edges).mean(0) - p.mean(0) @ phi
     m = len(dtm.edges)
@@ -402,7 +379,8 @@ def exact_penalty(dtm: DTM, t: int, x_t: ArrayLike) -> Penalty:
     """
     dtm = _check_dtm(dtm)
     _check_step(dtm, t)
-    S, phi = _enumerated(dtm)
+    S = _enumerated(dtm)
+    phi = _statistics(S, dtm.edges)  # (2**n, m + n)
     _, p = exact_step_law(dtm, t, x_t)  # (B, 2**n)
     B, m = p.shape[0], len(dtm.edges)
     if B == 0:

@@ -131,6 +131,11 @@ def save_weights(path: str | os.PathLike, result: TrainResult) -> str:
         value = getattr(result.config, field)
         members["config." + field] = np.array(value, dtype=np.float64 if field == "ln_eps" else np.int64)
     members.update({"param." + k: v for k, v in params.items()})
+    return _write_archive(target, members)
+
+
+def _write_archive(target: str, members: dict[str, np.ndarray]) -> str:
+    """Write the members as one reproducible archive, atomically (a ``.part`` file renamed); return its sha256."""
     data = _file_bytes(members)
     tmp = target + ".part"
     with open(tmp, "wb") as f:
