@@ -43,7 +43,7 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from _common import Timer, progress, write_results  # noqa: E402
+from _common import Timer, compare, progress, write_results  # noqa: E402
 
 from thermoref.gibbs import boltzmann  # noqa: E402
 from thermoref.ising import BETA_C, checkerboard_gibbs, checkerboard_gibbs_reference, lattice_energy  # noqa: E402
@@ -190,6 +190,9 @@ def main(argv=None) -> int:
           "best (from the minimum time) / median")
     ok = True
     results = {"newcomer_check_pvalue": p_check, "cases": {}}
+    rows: list[dict[str, object]] = []
+    kinds = {"newcomer": ("numpy baseline", None), "book": ("numpy baseline", None), "thrml": ("peer", "thrml"),
+             "uniforms": ("floor", None), "words": ("floor", None)}
     for name, shape in CASES:
         runners, updates = make_numpy_runners(shape)
         extra = {}
@@ -220,10 +223,23 @@ def main(argv=None) -> int:
                 ok &= met
                 line += f"   (target >= {target:g}: {'meets' if met else 'MISSES'})"
             print(line)
+        for other, (kind, peer) in kinds.items():
+            if other in stats:
+                # per spin update, so methods that ran different numbers of sweeps per call compare
+                per = {k: {"min": st["min"] / updates[k], "median": st["median"] / updates[k],
+                           "times": [t / updates[k] for t in st["times"]]} for k, st in stats.items()}
+                rows.append(compare(f"{name}: tuned vs {other}", {"shape": list(shape)}, per, subject="tuned",
+                                    baseline=other, kind=kind, peer=peer, unit="s per spin update",
+                                    note=extra and other == "thrml" and
+                                    f"thrml setup {extra['thrml_setup_s']:.2g} s, compile "
+                                    f"{extra['thrml_compile_s']:.2g} s, not in the rate" or None))
         results["cases"][name] = {"shape": list(shape), "updates_per_call": updates, "timings": stats,
                                   "rate_best": best, "rate_median": median, "ratios": ratios, **extra}
     print("all targets met" if ok else "some targets missed (see above)")
-    write_results("bench_ising", results)
+    write_results("bench_ising", rows, details=results,
+                  notes=[f"{args.reps} interleaved rounds per case at beta_c; times per spin update; 'uniforms' and "
+                         "'words' only draw random numbers (floors, ratio < 1 expected)"]
+                  + ([] if have_thrml else ["thrml not installed: no peer rows"]))
     return 0
 
 

@@ -33,7 +33,7 @@ import argparse
 import time
 
 import numpy as np
-from _common import Timer, progress, write_results
+from _common import Timer, compare, progress, write_results
 from scipy import linalg
 
 from thermoref._ou_paths import _plan_path
@@ -107,6 +107,7 @@ def main(argv=None) -> int:
         progress("thermox (or jax) not installed: reporting thermoref only")
     results: dict[str, object] = {"cases": {}, "thermox_dtype": None if thermox is None else
                                   ("float32" if args.float32 else "float64")}
+    rows: list[dict[str, object]] = []
     print(f"{'case':24s} {'method':41s} {'min s':>9s} {'median s':>9s} {'points/s':>11s}")
     for name, (A, b, D, ts) in problems(args.points, args.diag_points).items():
         if args.quick and name.startswith("diagonal"):
@@ -163,9 +164,23 @@ def main(argv=None) -> int:
                   f"thermoref {acc['thermoref cholesky']:.2g} (Cholesky factor) / {acc['thermoref quadrature']:.2g} "
                   "(quadrature factor)")
         print(f"{'':24s} thermoref algorithm: {algo}")
+        if thermox is not None:
+            for method in ("thermoref OUProcess.trajectory", "thermoref ou_trajectory (setup per call)"):
+                rows.append(compare(f"{name}: {method.split()[1]} vs thermox", {"n": int(n), "points": int(len(ts))},
+                                    stats, subject=method, baseline="thermox jit(sample), preprocessed", kind="peer",
+                                    peer="thermox",
+                                    note="thermox preprocessed and jit-compiled outside the timed call (setup "
+                                         f"{setup.get('thermox preprocess', 0):.3g} s + compile "
+                                         f"{setup.get('thermox jit compile + first call', 0):.3g} s)"))
         results["cases"][name] = {"points": int(len(ts)), "n": int(n), "timings": stats, "setup": setup,
                                   "ratios": ratios, "accuracy": accuracy, "thermoref_algorithm": algo}
-    write_results("bench_ou", results)
+    notes = [f"{args.rounds} interleaved rounds per case; one path of one device per call"]
+    if thermox is None:
+        notes.append("thermox not installed: no comparison rows (thermoref timings in details)")
+    else:
+        notes.append(f"thermox in JAX {results['thermox_dtype']} on the CPU; thermox's covariance is exact only for "
+                     "normal drifts, its error on these non-normal drifts is in details.cases.*.accuracy")
+    write_results("bench_ou", rows, details=results, notes=notes)
     return 0
 
 

@@ -44,7 +44,7 @@ import os
 import time
 
 import numpy as np
-from _common import Timer, progress, write_results
+from _common import Timer, compare, progress, write_results
 from bench_transformer import blas_threads
 
 from thermoref.pretrained import MINILM, SMOLLM2, model_dir, verified_file
@@ -199,7 +199,22 @@ def main(argv=None):
             print(f"  {label:52s} {r:6.2f}  {'met' if met else 'NOT met'}")
     progress(f"1-minute load average: {threads['load_average_at_start']:.1f} at start, "
              f"{threads['load_average_at_end']:.1f} at end, on {os.cpu_count()} cores")
-    write_results("bench_pretrained", {
+    rows = []
+    if torch is not None:
+        for dt in args.dtype:
+            rows.append(compare(f"encoder {dt}: all-MiniLM-L6-v2, numpy vs torch",
+                                {"sentences": len(SENTENCES), "dtype": dt}, stats["encoder"], subject=f"numpy {dt}",
+                                baseline=f"torch {dt}", kind="peer", peer="torch", per_call=len(SENTENCES),
+                                unit="s per sentence", note="transformers' BertModel from the same weights"))
+            rows.append(compare(f"decoder {dt}: SmolLM2-135M, numpy vs torch", {"batch": 1, "new_tokens": args.new,
+                                "dtype": dt}, stats["decoder"], subject=f"numpy {dt}", baseline=f"torch {dt}",
+                                kind="peer", peer="torch", per_call=args.new, unit="s per generated token",
+                                note="greedy decoding with a KV cache; transformers' LlamaForCausalLM from the "
+                                     "same GGUF"))
+    write_results("bench_pretrained", rows, notes=[
+        f"{args.rounds} interleaved rounds; {threads['numpy_blas_threads']} BLAS thread(s), the same for PyTorch"]
+        + ([] if torch is not None else ["PyTorch/transformers not installed: NumPy timings only (details)"]),
+        details={
         "workload": {"encoder": {"model": MINILM.name, "sentences": len(SENTENCES),
                                  "padded_length": int(encoder_batch(keep[0].tokenizer)[0].shape[1])},
                      "decoder": {"model": SMOLLM2.name, "prompt": PROMPT, "new_tokens": args.new, "batch": 1,

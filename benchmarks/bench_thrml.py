@@ -24,9 +24,10 @@ This machine has no GPU: thrml runs on JAX's CPU backend here, so the crossover 
 the *same CPU*. The crossover on an accelerator is not measured here.
 
 Results go to ``benchmarks/results/bench_thrml.json`` and to ``book/data/thrml_crossover.json`` (committed; the
-chapter reads it). Usage (in an environment with ``pip install -e .[thrml]``)::
+chapter reads it; ``--no-book-data`` leaves that file alone). Usage (in an environment with
+``pip install -e .[thrml]``)::
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_thrml.py [--reps 3] [--quick]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_thrml.py [--reps 3] [--quick] [--no-book-data]
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from scipy import sparse
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from _common import Timer, machine, progress, write_results  # noqa: E402
+from _common import Timer, compare, legacy_machine, progress, write_results  # noqa: E402
 
 from thermoref.backend import NumpyBackend  # noqa: E402
 from thermoref.backend import thrml_adapter  # noqa: E402
@@ -163,6 +164,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=3, help="interleaved repetitions per case (default 3)")
     parser.add_argument("--quick", action="store_true", help="two lattice sizes only (a smoke run)")
+    parser.add_argument("--no-book-data", action="store_true",
+                        help="write benchmarks/results only, leave book/data/thrml_crossover.json (chapter 9) alone")
     args = parser.parse_args(argv)
     import jax
 
@@ -182,9 +185,27 @@ def main(argv=None) -> int:
                        "is not measured here.",
                "command": "OPENBLAS_NUM_THREADS=1 python benchmarks/bench_thrml.py --reps " + str(args.reps),
                "cases": cases, "energies": energies}
-    write_results("bench_thrml", results)
+    rows = []
+    for c in cases:
+        per = {k: {"min": st_["min"] / (c["chains"] * c["sweeps_per_call"][k]),
+                   "median": st_["median"] / (c["chains"] * c["sweeps_per_call"][k]),
+                   "times": [t / (c["chains"] * c["sweeps_per_call"][k]) for t in st_["times"]]}
+               for k, st_ in c["timings"].items()}
+        be = c["break_even_sweeps"]
+        rows.append(compare(f"{c['model']}, {c['chains']} chains: NumpyBackend vs ThrmlBackend",
+                            {"n": c["n"], "edges": c["edges"], "chains": c["chains"]}, per, subject="numpy",
+                            baseline="thrml", kind="peer", peer="thrml", unit="s per chain-sweep",
+                            note=f"thrml on JAX's {platform} backend; setup {c['thrml_setup_s']:.2g} s + compile "
+                                 f"{c['thrml_compile_s']:.2g} s not in the rate; break-even "
+                                 + ("never" if be is None else f"after {be:.0f} sweeps")))
+    write_results("bench_thrml", rows, details=results,
+                  notes=[f"{args.reps} interleaved rounds per case; no GPU on this machine: thrml ran on JAX's CPU "
+                         "backend; rates per chain-sweep"])
+    if args.no_book_data:
+        return 0
     BOOK_DATA.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"script": "bench_thrml", "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": machine(), **results}
+    payload = {"script": "bench_thrml", "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": legacy_machine(),
+               **results}
     for c in payload["cases"]:
         c.pop("timings")  # the per-round times stay in benchmarks/results
     BOOK_DATA.write_text(json.dumps(payload, indent=1, default=float) + "\n")

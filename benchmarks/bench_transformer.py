@@ -52,7 +52,7 @@ import os
 import pstats
 
 import numpy as np
-from _common import Timer, progress, write_results
+from _common import Timer, compare, progress, write_results
 
 from thermoref.transformer import (AdamW, AttentionSeam, TransformerConfig, clip_grad_norm, forward, get_task,
                                    init_params, loss_and_grad, make_batch)
@@ -331,7 +331,31 @@ def main(argv=None):
     print("\ntargets (issue 11):")
     for label, (r, met) in targets.items():
         print(f"  {label:58s} {r:6.2f}  {'met' if met else 'NOT met'}")
-    write_results("bench_transformer", {
+    rows = []
+    sizes = {"batch": BATCH, "context": CONTEXT, "width": WIDTH, "layers": LAYERS, "heads": HEADS,
+             "tokens_per_step": tokens_per_step}
+    for dt in args.dtype:
+        if torch is not None:
+            for peer in ("torch", "torch sdpa"):
+                rows.append(compare(f"training {dt}: numpy vs {peer}", sizes | {"dtype": dt}, stats["training"],
+                                    subject=f"numpy {dt}", baseline=f"{peer} {dt}", kind="peer", peer="torch",
+                                    per_call=args.steps, unit="s per training step",
+                                    note="one step = forward + backward + clipping + AdamW; "
+                                         f"{threads['numpy_blas_threads']} BLAS thread(s) on both sides"))
+            rows.append(compare(f"inference {dt}: numpy exact vs torch", sizes | {"dtype": dt}, stats["inference"],
+                                subject=f"numpy exact {dt}", baseline=f"torch exact {dt}", kind="peer", peer="torch",
+                                per_call=args.infer_reps, unit="s per forward pass"))
+        for backend in ("exact", "gumbel"):
+            rows.append(compare(f"inference {dt}: sampled K={K_SAMPLES} ({backend}) vs exact",
+                                sizes | {"dtype": dt, "K": K_SAMPLES}, stats["inference"],
+                                subject=f"numpy sampled K={K_SAMPLES} ({backend}) {dt}", baseline=f"numpy exact {dt}",
+                                kind="thermoref", per_call=args.infer_reps, unit="s per forward pass",
+                                note="sampled attention against exact attention in the same NumPy model"))
+    write_results("bench_transformer", rows, notes=[
+        f"{args.rounds} interleaved rounds of {args.steps} training steps / {args.infer_reps} forward passes",
+        "PyTorch eager and scaled_dot_product_attention on the CPU, loaded with the NumPy parameters and "
+        "checked to agree before timing (details.agreement)"] if torch is not None else [
+        f"{args.rounds} interleaved rounds; PyTorch not installed: NumPy rows only"], details={
         "workload": {"config": CFG.__dict__ | {"n_params": CFG.n_params}, "task": "copy", "batch": BATCH,
                      "tokens_per_step": tokens_per_step, "K": K_SAMPLES, "dtypes": args.dtype,
                      "steps_per_call": args.steps, "forwards_per_call": args.infer_reps,

@@ -41,7 +41,8 @@ IGNORE_TAG = "nbval-ignore-output"
 
 
 def chapters() -> list[pathlib.Path]:
-    return sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
+    """The executed notebooks of the book: the chapters ``NN_*.ipynb``, then the appendices ``appendix_*.ipynb``."""
+    return sorted(BOOK.glob("[0-9][0-9]_*.ipynb")) + sorted(BOOK.glob("appendix_*.ipynb"))
 
 
 def _is_animation(output: nbformat.NotebookNode) -> bool:
