@@ -20,7 +20,7 @@ must work offline. Per page the checks are
 * ``images``: every ``img`` has loaded (``naturalWidth > 0``) and no figure PNG is upscaled (natural width
   >= displayed width);
 * ``animations``: each matplotlib ``to_jshtml`` widget advances frames after a click on Play;
-* ``code``: no ``pre`` block of the article scrolls sideways (``scrollWidth > clientWidth + 1``);
+* ``code``: no ``pre`` block and no table of the article scrolls sideways (``scrollWidth > clientWidth + 1``);
 * ``navigation``: previous/next links follow the order of the left sidebar (none before the first page,
   none after the last), every sidebar link and every link to a page of the book points to an existing file;
 * ``download``: a page built from a notebook links its ``.ipynb`` (the download button) and the file
@@ -153,6 +153,16 @@ JS_CODE = """() => {
       const where = p.closest('.cell_output') ? 'output' : p.closest('.cell_input') ? 'cell' : 'block';
       return {where, scroll: p.scrollWidth, client: p.clientWidth, chars: longest.length,
               line: longest.trim().slice(0, 70)};
+    });
+}"""
+
+JS_TABLES = """() => {
+  // Tables wider than the column: the theme puts each in a container that scrolls sideways.
+  const root = document.querySelector('article') || document.body;
+  return [...root.querySelectorAll('table')].map(t => t.parentElement).filter(c => c && c.clientWidth > 0)
+    .filter(c => c.scrollWidth > c.clientWidth + 1).map(c => {
+      const head = c.querySelector('th, td');
+      return {scroll: c.scrollWidth, client: c.clientWidth, first: head ? head.textContent.trim().slice(0, 40) : ''};
     });
 }"""
 
@@ -516,6 +526,9 @@ def check_code(page, res: PageResult) -> None:
                 f"{w['chars']} chars: {w['line']!r}" for w in wide[:MAX_LISTED]]
     if len(wide) > MAX_LISTED:
         problems.append(f"... and {len(wide) - MAX_LISTED} more pre blocks that scroll sideways")
+    tables = page.evaluate(JS_TABLES)
+    problems += [f"table scrolls sideways ({t['scroll']} > {t['client']} px), first cell {t['first']!r}"
+                 for t in tables[:MAX_LISTED]]
     wraps = page.evaluate(JS_WRAPS)
     if wraps and (wraps["cell"] or wraps["output"]):
         res.notes.append(f"code: {wraps['cell']} cell lines and {wraps['output']} output lines longer than the "
