@@ -97,7 +97,7 @@ def _git(*args: str) -> str:
 
 
 def machine() -> dict[str, object]:
-    """The machine a result was measured on, and the library versions (kept under ``versions``)."""
+    """The machine a result was measured on: processor, cores, OS, Python and the load average."""
     info: dict[str, object] = {
         "cpu": platform.processor() or platform.machine(),
         "logical_cores": os.cpu_count(),
@@ -116,18 +116,16 @@ def machine() -> dict[str, object]:
         info["load_average"] = [round(x, 2) for x in os.getloadavg()]
     except OSError:
         pass
-    info["versions"] = v = versions()
-    info["git_commit"] = v.get("thermoref_commit", "")
     return info
 
 
 def legacy_machine() -> dict[str, object]:
     """The layout ``book/data/thrml_crossover.json`` has always had (chapter 9 reads ``cpu_count``,
     ``processor``, ``cpu`` and ``versions`` from it): kept for that file only."""
-    info = machine()
+    info, vers = machine(), versions()
     return {"python": info["python"], "platform": info["os"], "processor": platform.processor() or platform.machine(),
-            "cpu_count": info["logical_cores"], "cpu": info["cpu"], "versions": info["versions"],
-            "git_commit": info["git_commit"]}
+            "cpu_count": info["logical_cores"], "cpu": info["cpu"], "versions": vers,
+            "git_commit": vers["thermoref_commit"]}
 
 
 def versions() -> dict[str, object]:
@@ -197,14 +195,11 @@ def write_results(benchmark: str, results: list[dict[str, object]], *, details: 
         if missing:
             raise ValueError(f"results row without {sorted(missing)}: {row}")
     RESULTS.mkdir(exist_ok=True)
-    info = machine()
-    vers = info.pop("versions")
-    info.pop("git_commit", None)
     payload = {
         "benchmark": benchmark,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": info,
-        "versions": vers,
+        "machine": machine(),
+        "versions": versions(),
         "environment": sys.prefix,
         "command": command(),
         "ratio_definition": ratio_definition,
